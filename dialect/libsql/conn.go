@@ -1,0 +1,377 @@
+package libsql
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/entlibsql/entlibsql/internal/hrana"
+)
+
+// conn is one database/sql connection: one Hrana stream, opened lazily.
+//
+// Round trips are the whole game over HTTP, so the conn decides what
+// travels together:
+//   - an autocommit statement goes with the stream's close: one request,
+//     and no server stream is left behind;
+//   - a transaction's BEGIN goes with its first statement, and COMMIT or
+//     ROLLBACK with the close: N + 1 requests for N statements;
+//   - a statement that leaves state on the connection (BEGIN, SAVEPOINT,
+//     PRAGMA x = y, ATTACH, CREATE TEMP ...) keeps the stream open, and the
+//     conn then stays on it ("sticky") until it is closed, as a SQLite
+//     connection would.
+type conn struct {
+	stream   *hrana.Stream
+	opts     *connOptions
+	tx       txState
+	txCtx    context.Context // BeginTx's context, for COMMIT/ROLLBACK
+	txErr    error           // why a broken transaction broke
+	sticky   bool            // the server stream holds session state
+	lastUsed time.Time
+	bad      bool // the server stream was lost with state on it
+}
+
+type connOptions struct {
+	beginSQL   string
+	stickyIdle time.Duration // how long an idle sticky stream is trusted to live
+}
+
+type txState uint8
+
+const (
+	txNone    txState = iota
+	txPending         // BeginTx called, BEGIN not sent yet
+	txActive          // BEGIN sent with the first statement
+	txBroken          // the server stream was lost inside the transaction
+)
+
+var (
+	_ driver.Conn               = (*conn)(nil)
+	_ driver.ConnBeginTx        = (*conn)(nil)
+	_ driver.ConnPrepareContext = (*conn)(nil)
+	_ driver.ExecerContext      = (*conn)(nil)
+	_ driver.QueryerContext     = (*conn)(nil)
+	_ driver.NamedValueChecker  = (*conn)(nil)
+	_ driver.Pinger             = (*conn)(nil)
+	_ driver.SessionResetter    = (*conn)(nil)
+	_ driver.Validator          = (*conn)(nil)
+)
+
+func (c *conn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	pos, named := wireArgs(args)
+	res, err := c.run(ctx, hrana.Stmt{SQL: query, Args: pos, NamedArgs: named, SkipRows: true})
+	if err != nil {
+		return nil, err
+	}
+	return &result{res: res}, nil
+}
+
+func (c *conn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	pos, named := wireArgs(args)
+	res, err := c.run(ctx, hrana.Stmt{SQL: query, Args: pos, NamedArgs: named})
+	if err != nil {
+		return nil, err
+	}
+	return newRows(res)
+}
+
+// run executes one statement with whatever must travel with it.
+func (c *conn) run(ctx context.Context, st hrana.Stmt) (*hrana.StmtResult, error) {
+	if c.bad {
+		return nil, driver.ErrBadConn
+	}
+	switch c.tx {
+	case txBroken:
+		return nil, c.txErr
+	case txPending:
+		return c.runFirstInTx(ctx, st)
+	}
+	keep := c.tx == txActive || c.sticky || keepsStream(st.SQL)
+	reqs := []hrana.Request{hrana.Execute(st)}
+	if !keep {
+		reqs = append(reqs, hrana.Close())
+	}
+	results, err := c.pipeline(ctx, keep, reqs...)
+	if err != nil {
+		return nil, err
+	}
+	if keep && c.tx == txNone {
+		c.sticky = true
+	}
+	return stmtResult(results[0])
+}
+
+// runFirstInTx sends BEGIN and the transaction's first statement in one
+// batch; the statement runs only if BEGIN succeeded.
+func (c *conn) runFirstInTx(ctx context.Context, st hrana.Stmt) (*hrana.StmtResult, error) {
+	batch := hrana.Batch{Steps: []hrana.BatchStep{
+		{Stmt: hrana.Stmt{SQL: c.opts.beginSQL, SkipRows: true}},
+		{Condition: hrana.OK(0), Stmt: st},
+	}}
+	results, err := c.pipeline(ctx, true, hrana.ExecuteBatch(batch))
+	if err != nil {
+		return nil, err
+	}
+	if results[0].Err != nil {
+		err := mapError(results[0].Err)
+		c.breakTx(err)
+		return nil, err
+	}
+	br := results[0].Response.Batch
+	if len(br.StepResults) != 2 || len(br.StepErrors) != 2 {
+		err := mapError(&hrana.ProtocolError{Msg: "batch result has the wrong number of steps"})
+		c.breakTx(err)
+		return nil, err
+	}
+	if e := br.StepErrors[0]; e != nil {
+		err := fmt.Errorf("libsql: %s failed: %w", c.opts.beginSQL, serverError(e))
+		c.breakTx(err)
+		return nil, err
+	}
+	c.tx = txActive
+	if e := br.StepErrors[1]; e != nil {
+		return nil, serverError(e)
+	}
+	if br.StepResults[1] == nil {
+		return nil, mapError(&hrana.ProtocolError{Msg: "batch step skipped after a successful BEGIN"})
+	}
+	return br.StepResults[1], nil
+}
+
+// pipeline sends reqs on the conn's stream. keep says the caller expects
+// the server stream to outlive the request. When the exchange fails, what
+// the stream held is gone: an open transaction breaks, a sticky conn goes
+// bad. An exchange that provably never reached the server, on a conn with
+// nothing to lose, is driver.ErrBadConn so database/sql retries it.
+func (c *conn) pipeline(ctx context.Context, keep bool, reqs ...hrana.Request) ([]hrana.Result, error) {
+	held := c.stream.Open() || c.tx != txNone
+	results, err := c.stream.Pipeline(ctx, reqs...)
+	c.lastUsed = time.Now()
+	if err == nil {
+		if keep && !c.stream.Open() {
+			err = errors.New("libsql: the server closed the stream unexpectedly")
+			c.lose(err)
+			return nil, err
+		}
+		return results, nil
+	}
+	var enc *hrana.EncodeError
+	if errors.As(err, &enc) {
+		return nil, mapError(err) // nothing was sent
+	}
+	var te *hrana.TransportError
+	if !held && errors.As(err, &te) && te.NotSent {
+		return nil, driver.ErrBadConn
+	}
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		err = ctxErr
+	} else {
+		err = mapError(err)
+	}
+	if held {
+		if hrana.IsStreamLost(err) {
+			err = fmt.Errorf("libsql: the server no longer holds this connection's stream (it expired after inactivity, or the server restarted): %w", err)
+		}
+		c.lose(err)
+	}
+	return nil, err
+}
+
+// lose records that the server stream and its state are gone.
+func (c *conn) lose(err error) {
+	c.stream.Reset()
+	if c.tx != txNone {
+		c.breakTx(err)
+	}
+	if c.sticky {
+		c.bad = true
+	}
+}
+
+func (c *conn) breakTx(err error) {
+	c.tx = txBroken
+	c.txErr = fmt.Errorf("libsql: transaction aborted: %w", err)
+}
+
+func stmtResult(r hrana.Result) (*hrana.StmtResult, error) {
+	if r.Err != nil {
+		return nil, mapError(r.Err)
+	}
+	return r.Response.Result, nil
+}
+
+func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	if c.bad {
+		return nil, driver.ErrBadConn
+	}
+	if c.tx != txNone {
+		return nil, errors.New("libsql: a transaction is already open on this connection")
+	}
+	switch opts.Isolation {
+	case driver.IsolationLevel(0), driver.IsolationLevel(8): // default, serializable
+	default:
+		return nil, fmt.Errorf("libsql: isolation level %d is not supported: SQLite transactions are serializable", opts.Isolation)
+	}
+	c.tx, c.txCtx, c.txErr = txPending, ctx, nil
+	return &tx{c: c}, nil
+}
+
+// endTx sends COMMIT or ROLLBACK, and with it the stream's close unless
+// the conn is sticky. A transaction that never ran a statement sends
+// nothing at all.
+func (c *conn) endTx(commit bool) error {
+	ctx, state, txErr := c.txCtx, c.tx, c.txErr
+	c.tx, c.txCtx, c.txErr = txNone, nil, nil
+	if ctx == nil || ctx.Err() != nil {
+		ctx = context.Background()
+	}
+	switch state {
+	case txPending:
+		return nil
+	case txBroken:
+		c.discardStream(ctx)
+		if commit {
+			return txErr
+		}
+		return nil
+	}
+	var req hrana.Request
+	if commit {
+		// A failed COMMIT (busy, deferred foreign keys) can leave the
+		// transaction open on a sticky stream: roll it back in the same trip.
+		req = hrana.ExecuteBatch(hrana.Batch{Steps: []hrana.BatchStep{
+			{Stmt: hrana.Stmt{SQL: "COMMIT", SkipRows: true}},
+			{Condition: hrana.Failed(0), Stmt: hrana.Stmt{SQL: "ROLLBACK", SkipRows: true}},
+		}})
+	} else {
+		req = hrana.Execute(hrana.Stmt{SQL: "ROLLBACK", SkipRows: true})
+	}
+	reqs := []hrana.Request{req}
+	if !c.sticky {
+		reqs = append(reqs, hrana.Close())
+	}
+	results, err := c.pipeline(ctx, c.sticky, reqs...)
+	if err != nil {
+		return err
+	}
+	r := results[0]
+	if r.Err != nil {
+		return mapError(r.Err)
+	}
+	if commit {
+		if e := r.Response.Batch.StepErrors; len(e) > 0 && e[0] != nil {
+			return fmt.Errorf("libsql: COMMIT failed, transaction rolled back: %w", serverError(e[0]))
+		}
+		return nil
+	}
+	return nil
+}
+
+// discardStream ends whatever the server still holds after a broken
+// transaction, best effort.
+func (c *conn) discardStream(ctx context.Context) {
+	if !c.stream.Open() {
+		return
+	}
+	if c.sticky {
+		_, _ = c.stream.Pipeline(ctx, hrana.Execute(hrana.Stmt{SQL: "ROLLBACK", SkipRows: true}))
+		return
+	}
+	_, _ = c.stream.Pipeline(ctx, hrana.Close())
+}
+
+func (c *conn) Prepare(query string) (driver.Stmt, error) {
+	return c.PrepareContext(context.Background(), query)
+}
+
+// PrepareContext prepares nothing on the server: a Hrana statement travels
+// with its SQL text, so preparing would only add a round trip.
+func (c *conn) PrepareContext(_ context.Context, query string) (driver.Stmt, error) {
+	if c.bad {
+		return nil, driver.ErrBadConn
+	}
+	return &stmt{c: c, query: query}, nil
+}
+
+func (c *conn) Begin() (driver.Tx, error) {
+	return c.BeginTx(context.Background(), driver.TxOptions{})
+}
+
+func (c *conn) CheckNamedValue(nv *driver.NamedValue) error { return checkNamedValue(nv) }
+
+// Ping makes one request to the server.
+func (c *conn) Ping(ctx context.Context) error {
+	_, err := c.run(ctx, hrana.Stmt{SQL: "SELECT 1", SkipRows: true})
+	return err
+}
+
+// ResetSession runs before database/sql hands a pooled conn out again. A
+// sticky stream idle for long may have been expired by the server; a fresh
+// conn beats one whose first statement fails.
+func (c *conn) ResetSession(context.Context) error {
+	if c.bad || (c.sticky && time.Since(c.lastUsed) > c.opts.stickyIdle) {
+		return driver.ErrBadConn
+	}
+	return nil
+}
+
+func (c *conn) IsValid() bool { return !c.bad }
+
+// Close closes the server stream if one is open (one request, bounded).
+func (c *conn) Close() error {
+	if c.stream.Open() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_, _ = c.stream.Pipeline(ctx, hrana.Close())
+	}
+	c.bad = true
+	return nil
+}
+
+// keepsStream reports whether sql leaves state on the SQLite connection
+// that later statements rely on, so the stream must stay open. It reads
+// only the leading keywords; it is not a parser.
+func keepsStream(sql string) bool {
+	kw, rest := nextKeyword(sql)
+	switch kw {
+	case "BEGIN", "SAVEPOINT", "ATTACH", "DETACH":
+		return true
+	case "PRAGMA":
+		return strings.ContainsAny(rest, "=(")
+	case "CREATE":
+		kw, _ = nextKeyword(rest)
+		return kw == "TEMP" || kw == "TEMPORARY"
+	}
+	return false
+}
+
+// nextKeyword skips blanks and comments and returns the next word,
+// upper-cased, and what follows it.
+func nextKeyword(s string) (string, string) {
+	for {
+		s = strings.TrimLeft(s, " \t\r\n\f\v;")
+		switch {
+		case strings.HasPrefix(s, "--"):
+			i := strings.IndexByte(s, '\n')
+			if i < 0 {
+				return "", ""
+			}
+			s = s[i+1:]
+		case strings.HasPrefix(s, "/*"):
+			i := strings.Index(s[2:], "*/")
+			if i < 0 {
+				return "", ""
+			}
+			s = s[i+4:]
+		default:
+			i := 0
+			for i < len(s) && (s[i]|0x20 >= 'a' && s[i]|0x20 <= 'z') {
+				i++
+			}
+			return strings.ToUpper(s[:i]), s[i:]
+		}
+	}
+}

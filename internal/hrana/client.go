@@ -1,0 +1,117 @@
+package hrana
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// Config says where the server is and how to talk to it.
+type Config struct {
+	// URL is the server's base URL, http:// or https://, optionally with a
+	// path prefix. The pipeline endpoint is appended to it.
+	URL string
+	// AuthToken, when set, is sent as a bearer token. It never appears in
+	// an error or a log line.
+	AuthToken string
+	// HTTPClient replaces the client's own keep-alive transport.
+	HTTPClient *http.Client
+	// Logger receives one debug record per request.
+	Logger *slog.Logger
+}
+
+// Client talks Hrana over HTTP to one server. It is safe for concurrent
+// use; each Stream it hands out is not.
+type Client struct {
+	base      string // base URL without trailing slash
+	token     string
+	http      *http.Client
+	transport *http.Transport // ours, when we made it; closed with the client
+	log       *slog.Logger
+	v2        atomic.Bool // the server lacks /v3/pipeline
+	streamIDs atomic.Uint64
+}
+
+// NewClient checks cfg and returns a client. It does not contact the server.
+func NewClient(cfg Config) (*Client, error) {
+	u, err := url.Parse(cfg.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, errors.New("hrana: the base URL must be an absolute http:// or https:// URL")
+	}
+	c := &Client{
+		base:  strings.TrimSuffix(u.Scheme+"://"+u.Host+u.EscapedPath(), "/"),
+		token: cfg.AuthToken,
+		http:  cfg.HTTPClient,
+		log:   cfg.Logger,
+	}
+	if c.http == nil {
+		c.transport = newTransport()
+		c.http = &http.Client{Transport: c.transport}
+	}
+	return c, nil
+}
+
+// newTransport is a keep-alive pool sized for many concurrent streams:
+// http.DefaultTransport keeps only two idle connections per host, so a busy
+// pool would redial on most requests.
+func newTransport() *http.Transport {
+	return &http.Transport{
+		Proxy: http.ProxyFromEnvironment,
+		DialContext: (&net.Dialer{
+			Timeout:   10 * time.Second,
+			KeepAlive: 30 * time.Second,
+		}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          256,
+		MaxIdleConnsPerHost:   256,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
+}
+
+// Close releases idle connections of the client's own transport.
+func (c *Client) Close() {
+	if c.transport != nil {
+		c.transport.CloseIdleConnections()
+	}
+}
+
+// Stream returns a handle on a server stream. Nothing is sent until its
+// first pipeline, which opens the stream on the server.
+func (c *Client) Stream() *Stream {
+	return &Stream{c: c, id: c.streamIDs.Add(1)}
+}
+
+// pipelineURL is the endpoint for a stream whose server-given base is base
+// ("" for the client's own).
+func (c *Client) pipelineURL(base string) string {
+	if base == "" {
+		base = c.base
+	}
+	if c.v2.Load() {
+		return base + "/v2/pipeline"
+	}
+	return base + "/v3/pipeline"
+}
+
+// checkBaseURL vets a base_url the server sent: absolute http(s), and never
+// a downgrade from TLS to plain text.
+func (c *Client) checkBaseURL(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return "", &ProtocolError{Msg: "server sent a base_url that is not an absolute http(s) URL"}
+	}
+	if strings.HasPrefix(c.base, "https:") && u.Scheme != "https" {
+		return "", &ProtocolError{Msg: "server sent a plain-text base_url for a TLS connection"}
+	}
+	return strings.TrimSuffix(u.Scheme+"://"+u.Host+u.EscapedPath(), "/"), nil
+}
+
+func (c *Client) String() string { return fmt.Sprintf("hrana.Client(%s)", c.base) }

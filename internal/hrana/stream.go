@@ -1,0 +1,198 @@
+package hrana
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptrace"
+	"strings"
+	"time"
+)
+
+// Stream is one SQL connection on the server. Over HTTP it lives between
+// requests as a baton; a pipeline that ends with Close() ends it, and the
+// next pipeline opens a fresh one. A Stream is not safe for concurrent use:
+// the protocol requires its requests to be serial.
+type Stream struct {
+	c       *Client
+	id      uint64 // local number, for logs only
+	baton   string // "" when no server stream is open
+	baseURL string // server-given base for this stream ("" = client's)
+}
+
+// Result is the outcome of one request of a pipeline: a Response, or the
+// server's *Error for that request alone.
+type Result struct {
+	Response *Response
+	Err      error
+}
+
+// ID is the stream's local number, as it appears in log records.
+func (s *Stream) ID() uint64 { return s.id }
+
+// Open reports whether a server stream is open: the next pipeline continues
+// it, with whatever state (transaction, pragmas) it holds.
+func (s *Stream) Open() bool { return s.baton != "" }
+
+// Reset forgets the server stream without telling the server, which closes
+// it when it expires. Use it when the stream's state is unknown.
+func (s *Stream) Reset() {
+	s.baton, s.baseURL = "", ""
+}
+
+// Pipeline sends reqs in one HTTP request and returns one Result per
+// request. The server runs them all, in order, even after one fails.
+//
+// The returned error is for the exchange as a whole (network, HTTP status,
+// malformed answer); after it the server stream is gone or unknown and the
+// handle is reset. Errors of single requests are in the Results.
+func (s *Stream) Pipeline(ctx context.Context, reqs ...Request) ([]Result, error) {
+	body, err := appendPipeline(make([]byte, 0, 256), s.baton, reqs)
+	if err != nil {
+		return nil, &EncodeError{Err: err} // nothing sent, stream untouched
+	}
+	start := time.Now()
+	pr, results, err := s.roundTrip(ctx, body, reqs)
+	s.logRequest(ctx, reqs, start, err)
+	if err != nil {
+		s.Reset()
+		return nil, err
+	}
+	s.baton, s.baseURL = "", ""
+	if pr.Baton != nil {
+		s.baton = *pr.Baton
+	}
+	if pr.BaseURL != nil && *pr.BaseURL != "" && s.baton != "" {
+		base, err := s.c.checkBaseURL(*pr.BaseURL)
+		if err != nil {
+			s.Reset()
+			return nil, err
+		}
+		s.baseURL = base
+	}
+	return results, nil
+}
+
+func (s *Stream) roundTrip(ctx context.Context, body []byte, reqs []Request) (*pipelineResponse, []Result, error) {
+	for {
+		usedV2 := s.c.v2.Load()
+		respBody, status, err := s.post(ctx, s.c.pipelineURL(s.baseURL), body)
+		if err != nil {
+			return nil, nil, err
+		}
+		if status == http.StatusNotFound && !usedV2 && s.baton == "" && s.baseURL == "" {
+			// A server without Hrana 3 over HTTP: fall back to v2 for good.
+			// The 404 means nothing ran, so resending is safe.
+			s.c.v2.Store(true)
+			continue
+		}
+		if status/100 != 2 {
+			return nil, nil, httpError(status, respBody)
+		}
+		return decodePipeline(respBody, reqs)
+	}
+}
+
+// post sends one HTTP request and reads the whole answer.
+func (s *Stream) post(ctx context.Context, url string, body []byte) ([]byte, int, error) {
+	wrote := false
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		WroteRequest: func(i httptrace.WroteRequestInfo) { wrote = i.Err == nil },
+	})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return nil, 0, &TransportError{Err: errors.New("cannot build request"), NotSent: true}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if s.c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+s.c.token)
+	}
+	resp, err := s.c.http.Do(req)
+	if err != nil {
+		return nil, 0, &TransportError{Err: err, NotSent: !wrote}
+	}
+	defer resp.Body.Close()
+	var r io.Reader = resp.Body
+	if resp.StatusCode/100 != 2 {
+		r = io.LimitReader(resp.Body, 64<<10) // error bodies need not be read whole
+	}
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, 0, &TransportError{Err: err}
+	}
+	return data, resp.StatusCode, nil
+}
+
+// httpError maps an error answer. The body may be the spec's Error JSON,
+// sqld's {"error": "..."}, plain text or an HTML page from a proxy.
+func httpError(status int, body []byte) error {
+	e := &HTTPError{Status: status}
+	var j struct {
+		Error   json.RawMessage `json:"error"`
+		Message string          `json:"message"`
+		Code    string          `json:"code"`
+	}
+	if json.Unmarshal(body, &j) == nil {
+		var s string
+		var nested Error
+		switch {
+		case json.Unmarshal(j.Error, &s) == nil:
+			e.Message = s
+		case json.Unmarshal(j.Error, &nested) == nil && nested.Message != "":
+			e.Message, e.Code = nested.Message, nested.Code
+		default:
+			e.Message = j.Message
+		}
+		if e.Code == "" {
+			e.Code = j.Code
+		}
+	}
+	if e.Message == "" {
+		e.Message = strings.TrimSpace(truncateString(strings.ToValidUTF8(string(body), "?")))
+	}
+	if e.Message == "" {
+		e.Message = http.StatusText(status)
+	}
+	return e
+}
+
+func (s *Stream) logRequest(ctx context.Context, reqs []Request, start time.Time, err error) {
+	log := s.c.log
+	if log == nil || !log.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.Uint64("stream", s.id),
+		slog.Any("requests", describe(reqs)),
+		slog.Duration("duration", time.Since(start)),
+	}
+	if err != nil {
+		attrs = append(attrs, slog.String("error", err.Error()))
+	}
+	log.LogAttrs(ctx, slog.LevelDebug, "hrana pipeline", attrs...)
+}
+
+// describe summarises requests for a log line: their kind and SQL, never
+// argument values.
+func describe(reqs []Request) []string {
+	out := make([]string, 0, len(reqs))
+	for _, r := range reqs {
+		switch r.kind {
+		case "execute":
+			out = append(out, "execute: "+r.stmt.SQL)
+		case "batch":
+			for _, st := range r.batch.Steps {
+				out = append(out, "batch: "+st.Stmt.SQL)
+			}
+		case "sequence":
+			out = append(out, "sequence: "+r.sql)
+		default:
+			out = append(out, r.kind)
+		}
+	}
+	return out
+}
