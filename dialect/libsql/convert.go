@@ -84,9 +84,20 @@ func wireValue(v driver.Value) any {
 		}
 		return int64(0)
 	case time.Time:
-		return x.Format(TimeFormat)
+		return formatTime(x)
 	}
 	return v
+}
+
+// formatTime writes t in TimeFormat. An offset with seconds (historic
+// local mean times, such as New York's -4:56:02 before 1883) does not fit
+// the format's ±hh:mm; such a time is written in UTC so the instant stays
+// exact.
+func formatTime(t time.Time) string {
+	if _, off := t.Zone(); off%60 != 0 {
+		t = t.UTC()
+	}
+	return t.Format(TimeFormat)
 }
 
 // columnValue converts a value read from a column to what database/sql

@@ -37,14 +37,14 @@ var tokenParams = []string{"authToken", "auth_token", "jwt"}
 // Each takes the auth token as authToken, auth_token or jwt. Errors name
 // the problem but never repeat the URL, which may hold the token.
 func ParseURL(dsn string) (*Config, error) {
+	if strings.HasPrefix(dsn, ":memory:") {
+		return nil, urlErr(errEmbedded)
+	}
 	u, err := url.Parse(dsn)
 	if err != nil {
 		return nil, urlErr(parseProblem(err))
 	}
 	if u.Scheme == "" {
-		if strings.HasPrefix(dsn, ":memory:") {
-			return nil, urlErr(errEmbedded)
-		}
 		return nil, urlErr("missing scheme (want libsql://, https://, http:// or sqlite+libsql://)")
 	}
 	scheme := strings.ToLower(u.Scheme)
@@ -163,6 +163,8 @@ func parseProblem(err error) string {
 		return "invalid %-escape"
 	case errors.As(err, &host):
 		return "invalid character in host"
+	case strings.Contains(err.Error(), "invalid port"):
+		return "invalid port"
 	case strings.Contains(err.Error(), "control character"):
 		return "control character in URL"
 	case strings.Contains(err.Error(), "missing protocol scheme"):

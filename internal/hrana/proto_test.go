@@ -1,0 +1,139 @@
+package hrana
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func TestAppendPipeline(t *testing.T) {
+	reqs := []Request{
+		ExecuteBatch(Batch{Steps: []BatchStep{
+			{Stmt: Stmt{SQL: "BEGIN", SkipRows: true}},
+			{Condition: OK(0), Stmt: Stmt{SQL: "INSERT INTO t VALUES (?, :n)", Args: []any{int64(1)}, NamedArgs: []NamedArg{{Name: ":n", Value: "x"}}}},
+			{Condition: And(Failed(1), Not(IsAutocommit())), Stmt: Stmt{SQL: "ROLLBACK"}},
+			{Condition: Or(OK(0), OK(1)), Stmt: Stmt{SQL: "SELECT 1"}},
+		}}),
+		Sequence("CREATE TABLE a(x); CREATE TABLE b(y)"),
+		GetAutocommit(),
+		Close(),
+	}
+	b, err := appendPipeline(nil, "bat\"on", reqs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"baton":"bat\"on","requests":[` +
+		`{"type":"batch","batch":{"steps":[` +
+		`{"stmt":{"sql":"BEGIN","want_rows":false}},` +
+		`{"condition":{"type":"ok","step":0},"stmt":{"sql":"INSERT INTO t VALUES (?, :n)","args":[{"type":"integer","value":"1"}],"named_args":[{"name":":n","value":{"type":"text","value":"x"}}]}},` +
+		`{"condition":{"type":"and","conds":[{"type":"error","step":1},{"type":"not","cond":{"type":"is_autocommit"}}]},"stmt":{"sql":"ROLLBACK"}},` +
+		`{"condition":{"type":"or","conds":[{"type":"ok","step":0},{"type":"ok","step":1}]},"stmt":{"sql":"SELECT 1"}}]}},` +
+		`{"type":"sequence","sql":"CREATE TABLE a(x); CREATE TABLE b(y)"},` +
+		`{"type":"get_autocommit"},{"type":"close"}]}`
+	if string(b) != want {
+		t.Fatalf("got\n%s\nwant\n%s", b, want)
+	}
+	if !json.Valid(b) {
+		t.Fatal("not valid JSON")
+	}
+	if b, _ := appendPipeline(nil, "", []Request{Close()}); string(b) != `{"baton":null,"requests":[{"type":"close"}]}` {
+		t.Fatalf("new stream: %s", b)
+	}
+}
+
+func TestAppendPipelineRefuses(t *testing.T) {
+	for name, r := range map[string]Request{
+		"bad sql":  Execute(Stmt{SQL: "SELECT '\xff'"}),
+		"bad arg":  Execute(Stmt{SQL: "SELECT ?", Args: []any{"\xfe"}}),
+		"bad name": Execute(Stmt{SQL: "SELECT ?", NamedArgs: []NamedArg{{Name: "\xfe", Value: nil}}}),
+		"bad type": Execute(Stmt{SQL: "SELECT ?", Args: []any{uint8(1)}}),
+		"bad step": ExecuteBatch(Batch{Steps: []BatchStep{{Stmt: Stmt{SQL: "\xff"}}}}),
+	} {
+		if _, err := appendPipeline(nil, "", []Request{r}); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+}
+
+// A response as sqld 0.24.32 sends it (captured), with every shape.
+const sampleResponse = `{"baton":"b1","base_url":null,"results":[` +
+	`{"type":"ok","response":{"type":"execute","result":{"cols":[{"name":"id","decltype":"INTEGER"},{"name":"x","decltype":null}],"rows":[[{"type":"integer","value":"1"},{"type":"null"}]],"affected_row_count":0,"last_insert_rowid":null,"replication_index":"6","rows_read":1,"rows_written":0,"query_duration_ms":0.047}}},` +
+	`{"type":"error","error":{"message":"SQLite error: UNIQUE constraint failed: t.name","code":"SQLITE_CONSTRAINT"}},` +
+	`{"type":"ok","response":{"type":"batch","result":{"step_results":[{"cols":[],"rows":[],"affected_row_count":1,"last_insert_rowid":"7"},null],"step_errors":[null,{"message":"boom"}]}}},` +
+	`{"type":"ok","response":{"type":"get_autocommit","is_autocommit":true}},` +
+	`{"type":"ok","response":{"type":"close"}}]}`
+
+func sampleRequests() []Request {
+	return []Request{Execute(Stmt{}), Execute(Stmt{}), ExecuteBatch(Batch{}), GetAutocommit(), Close()}
+}
+
+func TestDecodePipeline(t *testing.T) {
+	pr, res, err := decodePipeline([]byte(sampleResponse), sampleRequests())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *pr.Baton != "b1" || pr.BaseURL != nil {
+		t.Fatalf("baton/base_url: %+v", pr)
+	}
+	r0 := res[0].Response.Result
+	if len(r0.Cols) != 2 || r0.Cols[0].Decltype != "INTEGER" || r0.Cols[1].Decltype != "" || r0.Rows[0][0].V != int64(1) || r0.Rows[0][1].V != nil {
+		t.Fatalf("execute result: %+v", r0)
+	}
+	if r0.LastInsertRowID.Valid || !r0.ReplicationIndex.Valid || r0.ReplicationIndex.Value != 6 {
+		t.Fatalf("optional ints: %+v", r0)
+	}
+	if e, ok := res[1].Err.(*Error); !ok || e.Code != "SQLITE_CONSTRAINT" {
+		t.Fatalf("error result: %#v", res[1].Err)
+	}
+	b := res[2].Response.Batch
+	if b.StepResults[0].LastInsertRowID.Value != 7 || b.StepResults[1] != nil || b.StepErrors[0] != nil || b.StepErrors[1].Message != "boom" {
+		t.Fatalf("batch result: %+v", b)
+	}
+	if !res[3].Response.IsAutocommit || res[4].Response.Type != "close" {
+		t.Fatalf("tail: %+v %+v", res[3].Response, res[4].Response)
+	}
+}
+
+func TestDecodePipelineRejects(t *testing.T) {
+	for name, body := range map[string]string{
+		"not json":        `<html>bad gateway</html>`,
+		"too few":         `{"baton":null,"results":[]}`,
+		"wrong kind":      strings.Replace(sampleResponse, `"type":"get_autocommit","is`, `"type":"close","is`, 1),
+		"unknown result":  strings.Replace(sampleResponse, `"type":"error","error"`, `"type":"weird","error"`, 1),
+		"error w/o body":  strings.Replace(sampleResponse, `"type":"error","error":{"message":"SQLite error: UNIQUE constraint failed: t.name","code":"SQLITE_CONSTRAINT"}`, `"type":"error"`, 1),
+		"exec w/o result": strings.Replace(sampleResponse, `"type":"execute","result":{"cols"`, `"type":"execute","x":{"cols"`, 1),
+		"bad value":       strings.Replace(sampleResponse, `"value":"1"`, `"value":"x"`, 1),
+	} {
+		if _, _, err := decodePipeline([]byte(body), sampleRequests()); err == nil {
+			t.Errorf("%s: decoded without error", name)
+		}
+	}
+}
+
+// FuzzDecodePipeline feeds arbitrary bodies to the response decoder: it
+// must return results or an error, never panic, and every result it
+// returns must be usable without nil checks beyond the documented ones.
+func FuzzDecodePipeline(f *testing.F) {
+	f.Add([]byte(sampleResponse))
+	f.Add([]byte(`{"baton":null,"base_url":"http://x","results":[{"type":"ok","response":{"type":"close"}}]}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		reqs := sampleRequests()
+		for n := 0; n <= len(reqs); n++ {
+			_, res, err := decodePipeline(body, reqs[:n])
+			if err != nil {
+				continue
+			}
+			for i, r := range res {
+				if (r.Response == nil) == (r.Err == nil) {
+					t.Fatalf("result %d has neither or both of response and error", i)
+				}
+				if r.Response != nil && reqs[i].kind == "execute" && r.Response.Result == nil {
+					t.Fatalf("execute result %d without a result", i)
+				}
+				if r.Response != nil && reqs[i].kind == "batch" && r.Response.Batch == nil {
+					t.Fatalf("batch result %d without a result", i)
+				}
+			}
+		}
+	})
+}

@@ -1,0 +1,145 @@
+package hrana
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestValueRoundTrip(t *testing.T) {
+	tests := []struct {
+		name string
+		in   any
+		wire string
+	}{
+		{"null", nil, `{"type":"null"}`},
+		{"nil blob is null", []byte(nil), `{"type":"null"}`},
+		{"zero", int64(0), `{"type":"integer","value":"0"}`},
+		{"max int64", int64(math.MaxInt64), `{"type":"integer","value":"9223372036854775807"}`},
+		{"min int64", int64(math.MinInt64), `{"type":"integer","value":"-9223372036854775808"}`},
+		{"float", 1.5, `{"type":"float","value":1.5}`},
+		{"float shortest exact", 0.1, `{"type":"float","value":0.1}`},
+		{"float large", 1e300, `{"type":"float","value":1e+300}`},
+		{"float smallest", math.SmallestNonzeroFloat64, `{"type":"float","value":5e-324}`},
+		{"negative zero", math.Copysign(0, -1), `{"type":"float","value":-0}`},
+		{"text", "héllo", `{"type":"text","value":"héllo"}`},
+		{"text with NUL and controls", "a\x00b\n\t\"\\\x1f", `{"type":"text","value":"a\u0000b\n\t\"\\\u001f"}`},
+		{"emoji", "🙂👍🏽", `{"type":"text","value":"🙂👍🏽"}`},
+		{"empty text", "", `{"type":"text","value":""}`},
+		{"empty blob", []byte{}, `{"type":"blob","base64":""}`},
+		{"blob", []byte{0, 1, 2, 255}, `{"type":"blob","base64":"AAEC/w=="}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, err := appendValue(nil, tt.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(b) != tt.wire {
+				t.Fatalf("encoded %s, want %s", b, tt.wire)
+			}
+			var v Value
+			if err := json.Unmarshal(b, &v); err != nil {
+				t.Fatal(err)
+			}
+			want := tt.in
+			if bb, ok := want.([]byte); ok && bb == nil {
+				want = nil
+			}
+			if !reflect.DeepEqual(v.V, want) {
+				t.Fatalf("decoded %#v, want %#v", v.V, want)
+			}
+			if f, ok := want.(float64); ok && math.Signbit(f) != math.Signbit(v.V.(float64)) {
+				t.Fatalf("sign of zero lost")
+			}
+		})
+	}
+}
+
+func TestValueEncodeRefuses(t *testing.T) {
+	for name, v := range map[string]any{
+		"NaN":          math.NaN(),
+		"+Inf":         math.Inf(1),
+		"-Inf":         math.Inf(-1),
+		"invalid utf8": "a\xffb",
+		"unknown type": struct{}{},
+	} {
+		if _, err := appendValue(nil, v); err == nil {
+			t.Errorf("%s: encoded without error", name)
+		}
+	}
+}
+
+func TestValueDecode(t *testing.T) {
+	tests := []struct {
+		wire    string
+		want    any
+		wantErr string
+	}{
+		{`{"type":"blob","base64":"AAE"}`, []byte{0, 1}, ""}, // sqld sends no padding
+		{`{"type":"blob","base64":"AAE="}`, []byte{0, 1}, ""},
+		{`{"type":"blob","base64":""}`, []byte{}, ""},
+		{`{"type":"integer","value":"-1","extra":{"a":[1]}}`, int64(-1), ""}, // unknown fields are ignored
+		{`{"type":"float","value":3}`, float64(3), ""},
+		{`{"type":"float","value":null}`, nil, "non-finite"},
+		{`{"type":"float","value":"1.5"}`, nil, "not a JSON number"},
+		{`{"type":"integer","value":"9223372036854775808"}`, nil, "not a 64-bit"},
+		{`{"type":"integer","value":12}`, nil, "not a JSON string"},
+		{`{"type":"text","value":5}`, nil, "not a JSON string"},
+		{`{"type":"blob","base64":"!!"}`, nil, "not valid base64"},
+		{`{"type":"blob"}`, nil, "without base64"},
+		{`{"type":"date","value":"x"}`, nil, "unknown value type"},
+		{`[]`, nil, "malformed"},
+	}
+	for _, tt := range tests {
+		var v Value
+		err := json.Unmarshal([]byte(tt.wire), &v)
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("%s: error %v, want one containing %q", tt.wire, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || !reflect.DeepEqual(v.V, tt.want) {
+			t.Errorf("%s: got %#v, %v; want %#v", tt.wire, v.V, err, tt.want)
+		}
+	}
+}
+
+// FuzzValue checks that decoding never panics, and that whatever decodes
+// encodes again and decodes to the same value.
+func FuzzValue(f *testing.F) {
+	for _, s := range []string{
+		`{"type":"null"}`, `{"type":"integer","value":"-9223372036854775808"}`,
+		`{"type":"float","value":1e308}`, `{"type":"text","value":"\u0000é"}`,
+		`{"type":"blob","base64":"AAEC"}`, `{"type":"float","value":null}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var v Value
+		if json.Unmarshal(data, &v) != nil {
+			return
+		}
+		b, err := appendValue(nil, v.V)
+		if err != nil {
+			t.Fatalf("decoded %#v but cannot encode it: %v", v.V, err)
+		}
+		var back Value
+		if err := json.Unmarshal(b, &back); err != nil {
+			t.Fatalf("re-decode of %s: %v", b, err)
+		}
+		if bb, ok := v.V.([]byte); ok {
+			if !bytes.Equal(bb, back.V.([]byte)) {
+				t.Fatalf("blob changed")
+			}
+			return
+		}
+		if !reflect.DeepEqual(v.V, back.V) {
+			t.Fatalf("round trip changed %#v to %#v", v.V, back.V)
+		}
+	})
+}
