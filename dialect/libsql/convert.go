@@ -2,11 +2,13 @@ package libsql
 
 import (
 	"database/sql/driver"
+	"encoding/json"
 	"fmt"
 	"math"
 	"reflect"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/entlibsql/entlibsql/internal/hrana"
 )
@@ -39,6 +41,16 @@ func checkNamedValue(nv *driver.NamedValue) error {
 		return nil
 	case uint64:
 		return fitUint(nv, v)
+	case json.RawMessage:
+		// ent binds JSON fields as json.RawMessage, which database/sql would
+		// store as a BLOB; SQLite's JSON functions (ent's sqljson
+		// predicates) read only TEXT. Reading back is the same either way.
+		if utf8.Valid(v) {
+			nv.Value = string(v)
+			return nil
+		}
+		nv.Value = []byte(v)
+		return nil
 	case driver.Valuer:
 		return driver.ErrSkip
 	}

@@ -23,15 +23,20 @@ func openDriver(t testing.TB, url string, opts ...libsql.Option) *libsql.Driver 
 	if url == "" {
 		url = serverURL()
 	}
-	if tok := sqldtest.AuthToken(); tok != "" {
-		opts = append(opts, libsql.WithAuthToken(tok))
-	}
-	drv, err := libsql.Open(url, opts...)
+	drv, err := libsql.Open(url, append(tokenOpts(), opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { drv.Close() })
 	return drv
+}
+
+// tokenOpts passes the external server's token, if any.
+func tokenOpts() []libsql.Option {
+	if tok := sqldtest.AuthToken(); tok != "" {
+		return []libsql.Option{libsql.WithAuthToken(tok)}
+	}
+	return nil
 }
 
 // proxied opens a driver through a counting proxy in front of the server.
