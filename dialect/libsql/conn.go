@@ -166,13 +166,14 @@ func (c *conn) pipeline(ctx context.Context, keep bool, reqs ...hrana.Request) (
 	if !held && errors.As(err, &te) && te.NotSent {
 		return nil, driver.ErrBadConn
 	}
+	lost := hrana.IsStreamLost(err)
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		err = ctxErr
 	} else {
 		err = mapError(err)
 	}
 	if held {
-		if hrana.IsStreamLost(err) {
+		if lost {
 			err = fmt.Errorf("libsql: the server no longer holds this connection's stream (it expired after inactivity, or the server restarted): %w", err)
 		}
 		c.lose(err)
