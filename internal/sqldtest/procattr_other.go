@@ -4,6 +4,7 @@ package sqldtest
 
 import "syscall"
 
-// dieWithParent: only Linux can tie the child's life to ours; elsewhere
-// Stop (run from Main) is what ends sqld.
-func dieWithParent() *syscall.SysProcAttr { return nil }
+// sysProcAttr: only Linux can tie a child's life to its parent's. Elsewhere
+// Stop, which Main always runs after the tests, is what ends sqld; a test
+// binary that crashes leaves it running.
+func sysProcAttr() *syscall.SysProcAttr { return nil }
