@@ -54,10 +54,37 @@ func checkNamedValue(nv *driver.NamedValue) error {
 	case driver.Valuer:
 		return driver.ErrSkip
 	}
-	if rv := reflect.ValueOf(nv.Value); rv.Kind() >= reflect.Uint && rv.Kind() <= reflect.Uintptr {
+	rv := reflect.ValueOf(nv.Value)
+	switch k := rv.Kind(); {
+	case k >= reflect.Uint && k <= reflect.Uintptr:
 		return fitUint(nv, rv.Uint())
+	case k == reflect.Map, k == reflect.Struct, k == reflect.Array,
+		k == reflect.Slice && rv.Type().Elem().Kind() != reflect.Uint8:
+		return jsonArg(nv)
 	}
 	return driver.ErrSkip
+}
+
+// jsonArg stores maps, slices, arrays and structs as JSON text. ent's
+// upsert builders (OnConflict ... SetJSONField) bind a JSON field's Go
+// value as it is, which database/sql would refuse; ent's other builders
+// bind the same JSON text themselves.
+func jsonArg(nv *driver.NamedValue) error {
+	b, err := json.Marshal(nv.Value)
+	if err != nil {
+		return fmt.Errorf("libsql: argument %s: a %T is stored as JSON, and encoding it failed: %w", argName(nv), nv.Value, err)
+	}
+	nv.Value = string(b)
+	return nil
+}
+
+// argName names an argument in errors: by name if it has one, else by
+// position.
+func argName(nv *driver.NamedValue) string {
+	if nv.Name != "" {
+		return nv.Name
+	}
+	return fmt.Sprintf("#%d", nv.Ordinal)
 }
 
 // fitUint refuses unsigned values above MaxInt64: SQLite's INTEGER is

@@ -82,6 +82,10 @@ func TestCheckNamedValue(t *testing.T) {
 		{uint8(255), int64(255)},
 		{true, true},
 		{"s", "s"},
+		{map[string]any{"a": 1}, `{"a":1}`},
+		{[]string{"x", "y"}, `["x","y"]`},
+		{[2]int{1, 2}, `[1,2]`},
+		{struct{ A int }{3}, `{"A":3}`},
 	}
 	for _, tt := range ok {
 		nv := &driver.NamedValue{Value: tt.in}
@@ -94,6 +98,10 @@ func TestCheckNamedValue(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "does not fit in a SQLite INTEGER") {
 			t.Errorf("%v: %v", v, err)
 		}
+	}
+	err := checkNamedValue(&driver.NamedValue{Ordinal: 2, Value: map[string]any{"f": func() {}}})
+	if err == nil || !strings.Contains(err.Error(), "argument #2") || !strings.Contains(err.Error(), "JSON") {
+		t.Errorf("unencodable map: %v", err)
 	}
 	if err := checkNamedValue(&driver.NamedValue{Value: int32(1)}); err != driver.ErrSkip {
 		t.Errorf("int32 should go to the default converter, got %v", err)
