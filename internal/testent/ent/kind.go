@@ -90,6 +90,10 @@ type Kind struct {
 	OptColor *kind.OptColor `json:"opt_color,omitempty"`
 	// OptJmap holds the value of the "opt_jmap" field.
 	OptJmap map[string]interface{} `json:"opt_jmap,omitempty"`
+	// OptJlist holds the value of the "opt_jlist" field.
+	OptJlist []string `json:"opt_jlist,omitempty"`
+	// OptJpoint holds the value of the "opt_jpoint" field.
+	OptJpoint *schematype.Point `json:"opt_jpoint,omitempty"`
 	// PlainOpt holds the value of the "plain_opt" field.
 	PlainOpt     string `json:"plain_opt,omitempty"`
 	selectValues sql.SelectValues
@@ -102,7 +106,7 @@ func (*Kind) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case kind.FieldOptUID:
 			values[i] = &sql.NullScanner{S: new(uuid.UUID)}
-		case kind.FieldBin, kind.FieldJmap, kind.FieldJlist, kind.FieldJpoint, kind.FieldOptBin, kind.FieldOptJmap:
+		case kind.FieldBin, kind.FieldJmap, kind.FieldJlist, kind.FieldJpoint, kind.FieldOptBin, kind.FieldOptJmap, kind.FieldOptJlist, kind.FieldOptJpoint:
 			values[i] = new([]byte)
 		case kind.FieldB, kind.FieldOptB:
 			values[i] = new(sql.NullBool)
@@ -363,6 +367,22 @@ func (_m *Kind) assignValues(columns []string, values []any) error {
 					return fmt.Errorf("unmarshal field opt_jmap: %w", err)
 				}
 			}
+		case kind.FieldOptJlist:
+			if value, ok := values[i].(*[]byte); !ok {
+				return fmt.Errorf("unexpected type %T for field opt_jlist", values[i])
+			} else if value != nil && len(*value) > 0 {
+				if err := json.Unmarshal(*value, &_m.OptJlist); err != nil {
+					return fmt.Errorf("unmarshal field opt_jlist: %w", err)
+				}
+			}
+		case kind.FieldOptJpoint:
+			if value, ok := values[i].(*[]byte); !ok {
+				return fmt.Errorf("unexpected type %T for field opt_jpoint", values[i])
+			} else if value != nil && len(*value) > 0 {
+				if err := json.Unmarshal(*value, &_m.OptJpoint); err != nil {
+					return fmt.Errorf("unmarshal field opt_jpoint: %w", err)
+				}
+			}
 		case kind.FieldPlainOpt:
 			if value, ok := values[i].(*sql.NullString); !ok {
 				return fmt.Errorf("unexpected type %T for field plain_opt", values[i])
@@ -527,6 +547,12 @@ func (_m *Kind) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("opt_jmap=")
 	builder.WriteString(fmt.Sprintf("%v", _m.OptJmap))
+	builder.WriteString(", ")
+	builder.WriteString("opt_jlist=")
+	builder.WriteString(fmt.Sprintf("%v", _m.OptJlist))
+	builder.WriteString(", ")
+	builder.WriteString("opt_jpoint=")
+	builder.WriteString(fmt.Sprintf("%v", _m.OptJpoint))
 	builder.WriteString(", ")
 	builder.WriteString("plain_opt=")
 	builder.WriteString(_m.PlainOpt)

@@ -330,6 +330,18 @@ func (_c *KindCreate) SetOptJmap(v map[string]interface{}) *KindCreate {
 	return _c
 }
 
+// SetOptJlist sets the "opt_jlist" field.
+func (_c *KindCreate) SetOptJlist(v []string) *KindCreate {
+	_c.mutation.SetOptJlist(v)
+	return _c
+}
+
+// SetOptJpoint sets the "opt_jpoint" field.
+func (_c *KindCreate) SetOptJpoint(v *schematype.Point) *KindCreate {
+	_c.mutation.SetOptJpoint(v)
+	return _c
+}
+
 // SetPlainOpt sets the "plain_opt" field.
 func (_c *KindCreate) SetPlainOpt(v string) *KindCreate {
 	_c.mutation.SetPlainOpt(v)
@@ -650,6 +662,14 @@ func (_c *KindCreate) createSpec() (*Kind, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.OptJmap(); ok {
 		_spec.SetField(kind.FieldOptJmap, field.TypeJSON, value)
 		_node.OptJmap = value
+	}
+	if value, ok := _c.mutation.OptJlist(); ok {
+		_spec.SetField(kind.FieldOptJlist, field.TypeJSON, value)
+		_node.OptJlist = value
+	}
+	if value, ok := _c.mutation.OptJpoint(); ok {
+		_spec.SetField(kind.FieldOptJpoint, field.TypeJSON, value)
+		_node.OptJpoint = value
 	}
 	if value, ok := _c.mutation.PlainOpt(); ok {
 		_spec.SetField(kind.FieldPlainOpt, field.TypeString, value)
@@ -1268,6 +1288,42 @@ func (u *KindUpsert) UpdateOptJmap() *KindUpsert {
 // ClearOptJmap clears the value of the "opt_jmap" field.
 func (u *KindUpsert) ClearOptJmap() *KindUpsert {
 	u.SetNull(kind.FieldOptJmap)
+	return u
+}
+
+// SetOptJlist sets the "opt_jlist" field.
+func (u *KindUpsert) SetOptJlist(v []string) *KindUpsert {
+	u.Set(kind.FieldOptJlist, v)
+	return u
+}
+
+// UpdateOptJlist sets the "opt_jlist" field to the value that was provided on create.
+func (u *KindUpsert) UpdateOptJlist() *KindUpsert {
+	u.SetExcluded(kind.FieldOptJlist)
+	return u
+}
+
+// ClearOptJlist clears the value of the "opt_jlist" field.
+func (u *KindUpsert) ClearOptJlist() *KindUpsert {
+	u.SetNull(kind.FieldOptJlist)
+	return u
+}
+
+// SetOptJpoint sets the "opt_jpoint" field.
+func (u *KindUpsert) SetOptJpoint(v *schematype.Point) *KindUpsert {
+	u.Set(kind.FieldOptJpoint, v)
+	return u
+}
+
+// UpdateOptJpoint sets the "opt_jpoint" field to the value that was provided on create.
+func (u *KindUpsert) UpdateOptJpoint() *KindUpsert {
+	u.SetExcluded(kind.FieldOptJpoint)
+	return u
+}
+
+// ClearOptJpoint clears the value of the "opt_jpoint" field.
+func (u *KindUpsert) ClearOptJpoint() *KindUpsert {
+	u.SetNull(kind.FieldOptJpoint)
 	return u
 }
 
@@ -1989,6 +2045,48 @@ func (u *KindUpsertOne) UpdateOptJmap() *KindUpsertOne {
 func (u *KindUpsertOne) ClearOptJmap() *KindUpsertOne {
 	return u.Update(func(s *KindUpsert) {
 		s.ClearOptJmap()
+	})
+}
+
+// SetOptJlist sets the "opt_jlist" field.
+func (u *KindUpsertOne) SetOptJlist(v []string) *KindUpsertOne {
+	return u.Update(func(s *KindUpsert) {
+		s.SetOptJlist(v)
+	})
+}
+
+// UpdateOptJlist sets the "opt_jlist" field to the value that was provided on create.
+func (u *KindUpsertOne) UpdateOptJlist() *KindUpsertOne {
+	return u.Update(func(s *KindUpsert) {
+		s.UpdateOptJlist()
+	})
+}
+
+// ClearOptJlist clears the value of the "opt_jlist" field.
+func (u *KindUpsertOne) ClearOptJlist() *KindUpsertOne {
+	return u.Update(func(s *KindUpsert) {
+		s.ClearOptJlist()
+	})
+}
+
+// SetOptJpoint sets the "opt_jpoint" field.
+func (u *KindUpsertOne) SetOptJpoint(v *schematype.Point) *KindUpsertOne {
+	return u.Update(func(s *KindUpsert) {
+		s.SetOptJpoint(v)
+	})
+}
+
+// UpdateOptJpoint sets the "opt_jpoint" field to the value that was provided on create.
+func (u *KindUpsertOne) UpdateOptJpoint() *KindUpsertOne {
+	return u.Update(func(s *KindUpsert) {
+		s.UpdateOptJpoint()
+	})
+}
+
+// ClearOptJpoint clears the value of the "opt_jpoint" field.
+func (u *KindUpsertOne) ClearOptJpoint() *KindUpsertOne {
+	return u.Update(func(s *KindUpsert) {
+		s.ClearOptJpoint()
 	})
 }
 
@@ -2879,6 +2977,48 @@ func (u *KindUpsertBulk) UpdateOptJmap() *KindUpsertBulk {
 func (u *KindUpsertBulk) ClearOptJmap() *KindUpsertBulk {
 	return u.Update(func(s *KindUpsert) {
 		s.ClearOptJmap()
+	})
+}
+
+// SetOptJlist sets the "opt_jlist" field.
+func (u *KindUpsertBulk) SetOptJlist(v []string) *KindUpsertBulk {
+	return u.Update(func(s *KindUpsert) {
+		s.SetOptJlist(v)
+	})
+}
+
+// UpdateOptJlist sets the "opt_jlist" field to the value that was provided on create.
+func (u *KindUpsertBulk) UpdateOptJlist() *KindUpsertBulk {
+	return u.Update(func(s *KindUpsert) {
+		s.UpdateOptJlist()
+	})
+}
+
+// ClearOptJlist clears the value of the "opt_jlist" field.
+func (u *KindUpsertBulk) ClearOptJlist() *KindUpsertBulk {
+	return u.Update(func(s *KindUpsert) {
+		s.ClearOptJlist()
+	})
+}
+
+// SetOptJpoint sets the "opt_jpoint" field.
+func (u *KindUpsertBulk) SetOptJpoint(v *schematype.Point) *KindUpsertBulk {
+	return u.Update(func(s *KindUpsert) {
+		s.SetOptJpoint(v)
+	})
+}
+
+// UpdateOptJpoint sets the "opt_jpoint" field to the value that was provided on create.
+func (u *KindUpsertBulk) UpdateOptJpoint() *KindUpsertBulk {
+	return u.Update(func(s *KindUpsert) {
+		s.UpdateOptJpoint()
+	})
+}
+
+// ClearOptJpoint clears the value of the "opt_jpoint" field.
+func (u *KindUpsertBulk) ClearOptJpoint() *KindUpsertBulk {
+	return u.Update(func(s *KindUpsert) {
+		s.ClearOptJpoint()
 	})
 }
 

@@ -21,8 +21,9 @@ import (
 // KindUpdate is the builder for updating Kind entities.
 type KindUpdate struct {
 	config
-	hooks    []Hook
-	mutation *KindMutation
+	hooks     []Hook
+	mutation  *KindMutation
+	modifiers []func(*sql.UpdateBuilder)
 }
 
 // Where appends a list predicates to the KindUpdate builder.
@@ -637,6 +638,36 @@ func (_u *KindUpdate) ClearOptJmap() *KindUpdate {
 	return _u
 }
 
+// SetOptJlist sets the "opt_jlist" field.
+func (_u *KindUpdate) SetOptJlist(v []string) *KindUpdate {
+	_u.mutation.SetOptJlist(v)
+	return _u
+}
+
+// AppendOptJlist appends value to the "opt_jlist" field.
+func (_u *KindUpdate) AppendOptJlist(v []string) *KindUpdate {
+	_u.mutation.AppendOptJlist(v)
+	return _u
+}
+
+// ClearOptJlist clears the value of the "opt_jlist" field.
+func (_u *KindUpdate) ClearOptJlist() *KindUpdate {
+	_u.mutation.ClearOptJlist()
+	return _u
+}
+
+// SetOptJpoint sets the "opt_jpoint" field.
+func (_u *KindUpdate) SetOptJpoint(v *schematype.Point) *KindUpdate {
+	_u.mutation.SetOptJpoint(v)
+	return _u
+}
+
+// ClearOptJpoint clears the value of the "opt_jpoint" field.
+func (_u *KindUpdate) ClearOptJpoint() *KindUpdate {
+	_u.mutation.ClearOptJpoint()
+	return _u
+}
+
 // SetPlainOpt sets the "plain_opt" field.
 func (_u *KindUpdate) SetPlainOpt(v string) *KindUpdate {
 	_u.mutation.SetPlainOpt(v)
@@ -711,6 +742,12 @@ func (_u *KindUpdate) check() error {
 		}
 	}
 	return nil
+}
+
+// Modify adds a statement modifier for attaching custom logic to the UPDATE statement.
+func (_u *KindUpdate) Modify(modifiers ...func(u *sql.UpdateBuilder)) *KindUpdate {
+	_u.modifiers = append(_u.modifiers, modifiers...)
+	return _u
 }
 
 func (_u *KindUpdate) sqlSave(ctx context.Context) (_node int, err error) {
@@ -910,12 +947,30 @@ func (_u *KindUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if _u.mutation.OptJmapCleared() {
 		_spec.ClearField(kind.FieldOptJmap, field.TypeJSON)
 	}
+	if value, ok := _u.mutation.OptJlist(); ok {
+		_spec.SetField(kind.FieldOptJlist, field.TypeJSON, value)
+	}
+	if value, ok := _u.mutation.AppendedOptJlist(); ok {
+		_spec.AddModifier(func(u *sql.UpdateBuilder) {
+			sqljson.Append(u, kind.FieldOptJlist, value)
+		})
+	}
+	if _u.mutation.OptJlistCleared() {
+		_spec.ClearField(kind.FieldOptJlist, field.TypeJSON)
+	}
+	if value, ok := _u.mutation.OptJpoint(); ok {
+		_spec.SetField(kind.FieldOptJpoint, field.TypeJSON, value)
+	}
+	if _u.mutation.OptJpointCleared() {
+		_spec.ClearField(kind.FieldOptJpoint, field.TypeJSON)
+	}
 	if value, ok := _u.mutation.PlainOpt(); ok {
 		_spec.SetField(kind.FieldPlainOpt, field.TypeString, value)
 	}
 	if _u.mutation.PlainOptCleared() {
 		_spec.ClearField(kind.FieldPlainOpt, field.TypeString)
 	}
+	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{kind.Label}
@@ -931,9 +986,10 @@ func (_u *KindUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 // KindUpdateOne is the builder for updating a single Kind entity.
 type KindUpdateOne struct {
 	config
-	fields   []string
-	hooks    []Hook
-	mutation *KindMutation
+	fields    []string
+	hooks     []Hook
+	mutation  *KindMutation
+	modifiers []func(*sql.UpdateBuilder)
 }
 
 // SetB sets the "b" field.
@@ -1542,6 +1598,36 @@ func (_u *KindUpdateOne) ClearOptJmap() *KindUpdateOne {
 	return _u
 }
 
+// SetOptJlist sets the "opt_jlist" field.
+func (_u *KindUpdateOne) SetOptJlist(v []string) *KindUpdateOne {
+	_u.mutation.SetOptJlist(v)
+	return _u
+}
+
+// AppendOptJlist appends value to the "opt_jlist" field.
+func (_u *KindUpdateOne) AppendOptJlist(v []string) *KindUpdateOne {
+	_u.mutation.AppendOptJlist(v)
+	return _u
+}
+
+// ClearOptJlist clears the value of the "opt_jlist" field.
+func (_u *KindUpdateOne) ClearOptJlist() *KindUpdateOne {
+	_u.mutation.ClearOptJlist()
+	return _u
+}
+
+// SetOptJpoint sets the "opt_jpoint" field.
+func (_u *KindUpdateOne) SetOptJpoint(v *schematype.Point) *KindUpdateOne {
+	_u.mutation.SetOptJpoint(v)
+	return _u
+}
+
+// ClearOptJpoint clears the value of the "opt_jpoint" field.
+func (_u *KindUpdateOne) ClearOptJpoint() *KindUpdateOne {
+	_u.mutation.ClearOptJpoint()
+	return _u
+}
+
 // SetPlainOpt sets the "plain_opt" field.
 func (_u *KindUpdateOne) SetPlainOpt(v string) *KindUpdateOne {
 	_u.mutation.SetPlainOpt(v)
@@ -1629,6 +1715,12 @@ func (_u *KindUpdateOne) check() error {
 		}
 	}
 	return nil
+}
+
+// Modify adds a statement modifier for attaching custom logic to the UPDATE statement.
+func (_u *KindUpdateOne) Modify(modifiers ...func(u *sql.UpdateBuilder)) *KindUpdateOne {
+	_u.modifiers = append(_u.modifiers, modifiers...)
+	return _u
 }
 
 func (_u *KindUpdateOne) sqlSave(ctx context.Context) (_node *Kind, err error) {
@@ -1845,12 +1937,30 @@ func (_u *KindUpdateOne) sqlSave(ctx context.Context) (_node *Kind, err error) {
 	if _u.mutation.OptJmapCleared() {
 		_spec.ClearField(kind.FieldOptJmap, field.TypeJSON)
 	}
+	if value, ok := _u.mutation.OptJlist(); ok {
+		_spec.SetField(kind.FieldOptJlist, field.TypeJSON, value)
+	}
+	if value, ok := _u.mutation.AppendedOptJlist(); ok {
+		_spec.AddModifier(func(u *sql.UpdateBuilder) {
+			sqljson.Append(u, kind.FieldOptJlist, value)
+		})
+	}
+	if _u.mutation.OptJlistCleared() {
+		_spec.ClearField(kind.FieldOptJlist, field.TypeJSON)
+	}
+	if value, ok := _u.mutation.OptJpoint(); ok {
+		_spec.SetField(kind.FieldOptJpoint, field.TypeJSON, value)
+	}
+	if _u.mutation.OptJpointCleared() {
+		_spec.ClearField(kind.FieldOptJpoint, field.TypeJSON)
+	}
 	if value, ok := _u.mutation.PlainOpt(); ok {
 		_spec.SetField(kind.FieldPlainOpt, field.TypeString, value)
 	}
 	if _u.mutation.PlainOptCleared() {
 		_spec.ClearField(kind.FieldPlainOpt, field.TypeString)
 	}
+	_spec.AddModifiers(_u.modifiers...)
 	_node = &Kind{config: _u.config}
 	_spec.Assign = _node.assignValues
 	_spec.ScanValues = _node.scanValues

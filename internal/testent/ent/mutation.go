@@ -487,66 +487,69 @@ func (m *CardMutation) ResetEdge(name string) error {
 // KindMutation represents an operation that mutates the Kind nodes in the graph.
 type KindMutation struct {
 	config
-	op            Op
-	typ           string
-	id            *int
-	b             *bool
-	i8            *int8
-	addi8         *int8
-	i16           *int16
-	addi16        *int16
-	i32           *int32
-	addi32        *int32
-	i64           *int64
-	addi64        *int64
-	i             *int
-	addi          *int
-	u8            *uint8
-	addu8         *int8
-	u16           *uint16
-	addu16        *int16
-	u32           *uint32
-	addu32        *int32
-	u64           *uint64
-	addu64        *int64
-	u             *uint
-	addu          *int
-	f32           *float32
-	addf32        *float32
-	f64           *float64
-	addf64        *float64
-	str           *string
-	txt           *string
-	bin           *[]byte
-	jmap          *map[string]interface{}
-	jlist         *[]string
-	appendjlist   []string
-	jpoint        *schematype.Point
-	uid           *uuid.UUID
-	color         *kind.Color
-	ts            *time.Time
-	dflt          *int
-	adddflt       *int
-	created_at    *time.Time
-	updated_at    *time.Time
-	opt_str       *string
-	opt_i64       *int64
-	addopt_i64    *int64
-	opt_u64       *uint64
-	addopt_u64    *int64
-	opt_f64       *float64
-	addopt_f64    *float64
-	opt_b         *bool
-	opt_bin       *[]byte
-	opt_ts        *time.Time
-	opt_uid       *uuid.UUID
-	opt_color     *kind.OptColor
-	opt_jmap      *map[string]interface{}
-	plain_opt     *string
-	clearedFields map[string]struct{}
-	done          bool
-	oldValue      func(context.Context) (*Kind, error)
-	predicates    []predicate.Kind
+	op              Op
+	typ             string
+	id              *int
+	b               *bool
+	i8              *int8
+	addi8           *int8
+	i16             *int16
+	addi16          *int16
+	i32             *int32
+	addi32          *int32
+	i64             *int64
+	addi64          *int64
+	i               *int
+	addi            *int
+	u8              *uint8
+	addu8           *int8
+	u16             *uint16
+	addu16          *int16
+	u32             *uint32
+	addu32          *int32
+	u64             *uint64
+	addu64          *int64
+	u               *uint
+	addu            *int
+	f32             *float32
+	addf32          *float32
+	f64             *float64
+	addf64          *float64
+	str             *string
+	txt             *string
+	bin             *[]byte
+	jmap            *map[string]interface{}
+	jlist           *[]string
+	appendjlist     []string
+	jpoint          *schematype.Point
+	uid             *uuid.UUID
+	color           *kind.Color
+	ts              *time.Time
+	dflt            *int
+	adddflt         *int
+	created_at      *time.Time
+	updated_at      *time.Time
+	opt_str         *string
+	opt_i64         *int64
+	addopt_i64      *int64
+	opt_u64         *uint64
+	addopt_u64      *int64
+	opt_f64         *float64
+	addopt_f64      *float64
+	opt_b           *bool
+	opt_bin         *[]byte
+	opt_ts          *time.Time
+	opt_uid         *uuid.UUID
+	opt_color       *kind.OptColor
+	opt_jmap        *map[string]interface{}
+	opt_jlist       *[]string
+	appendopt_jlist []string
+	opt_jpoint      **schematype.Point
+	plain_opt       *string
+	clearedFields   map[string]struct{}
+	done            bool
+	oldValue        func(context.Context) (*Kind, error)
+	predicates      []predicate.Kind
 }
 
 var _ ent.Mutation = (*KindMutation)(nil)
@@ -2375,6 +2378,120 @@ func (m *KindMutation) ResetOptJmap() {
 	delete(m.clearedFields, kind.FieldOptJmap)
 }
 
+// SetOptJlist sets the "opt_jlist" field.
+func (m *KindMutation) SetOptJlist(s []string) {
+	m.opt_jlist = &s
+	m.appendopt_jlist = nil
+}
+
+// OptJlist returns the value of the "opt_jlist" field in the mutation.
+func (m *KindMutation) OptJlist() (r []string, exists bool) {
+	v := m.opt_jlist
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOptJlist returns the old "opt_jlist" field's value of the Kind entity.
+// If the Kind object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *KindMutation) OldOptJlist(ctx context.Context) (v []string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOptJlist is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOptJlist requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOptJlist: %w", err)
+	}
+	return oldValue.OptJlist, nil
+}
+
+// AppendOptJlist adds s to the "opt_jlist" field.
+func (m *KindMutation) AppendOptJlist(s []string) {
+	m.appendopt_jlist = append(m.appendopt_jlist, s...)
+}
+
+// AppendedOptJlist returns the list of values that were appended to the "opt_jlist" field in this mutation.
+func (m *KindMutation) AppendedOptJlist() ([]string, bool) {
+	if len(m.appendopt_jlist) == 0 {
+		return nil, false
+	}
+	return m.appendopt_jlist, true
+}
+
+// ClearOptJlist clears the value of the "opt_jlist" field.
+func (m *KindMutation) ClearOptJlist() {
+	m.opt_jlist = nil
+	m.appendopt_jlist = nil
+	m.clearedFields[kind.FieldOptJlist] = struct{}{}
+}
+
+// OptJlistCleared returns if the "opt_jlist" field was cleared in this mutation.
+func (m *KindMutation) OptJlistCleared() bool {
+	_, ok := m.clearedFields[kind.FieldOptJlist]
+	return ok
+}
+
+// ResetOptJlist resets all changes to the "opt_jlist" field.
+func (m *KindMutation) ResetOptJlist() {
+	m.opt_jlist = nil
+	m.appendopt_jlist = nil
+	delete(m.clearedFields, kind.FieldOptJlist)
+}
+
+// SetOptJpoint sets the "opt_jpoint" field.
+func (m *KindMutation) SetOptJpoint(s *schematype.Point) {
+	m.opt_jpoint = &s
+}
+
+// OptJpoint returns the value of the "opt_jpoint" field in the mutation.
+func (m *KindMutation) OptJpoint() (r *schematype.Point, exists bool) {
+	v := m.opt_jpoint
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOptJpoint returns the old "opt_jpoint" field's value of the Kind entity.
+// If the Kind object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *KindMutation) OldOptJpoint(ctx context.Context) (v *schematype.Point, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOptJpoint is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOptJpoint requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOptJpoint: %w", err)
+	}
+	return oldValue.OptJpoint, nil
+}
+
+// ClearOptJpoint clears the value of the "opt_jpoint" field.
+func (m *KindMutation) ClearOptJpoint() {
+	m.opt_jpoint = nil
+	m.clearedFields[kind.FieldOptJpoint] = struct{}{}
+}
+
+// OptJpointCleared returns if the "opt_jpoint" field was cleared in this mutation.
+func (m *KindMutation) OptJpointCleared() bool {
+	_, ok := m.clearedFields[kind.FieldOptJpoint]
+	return ok
+}
+
+// ResetOptJpoint resets all changes to the "opt_jpoint" field.
+func (m *KindMutation) ResetOptJpoint() {
+	m.opt_jpoint = nil
+	delete(m.clearedFields, kind.FieldOptJpoint)
+}
+
 // SetPlainOpt sets the "plain_opt" field.
 func (m *KindMutation) SetPlainOpt(s string) {
 	m.plain_opt = &s
@@ -2458,7 +2575,7 @@ func (m *KindMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *KindMutation) Fields() []string {
-	fields := make([]string, 0, 36)
+	fields := make([]string, 0, 38)
 	if m.b != nil {
 		fields = append(fields, kind.FieldB)
 	}
@@ -2564,6 +2681,12 @@ func (m *KindMutation) Fields() []string {
 	if m.opt_jmap != nil {
 		fields = append(fields, kind.FieldOptJmap)
 	}
+	if m.opt_jlist != nil {
+		fields = append(fields, kind.FieldOptJlist)
+	}
+	if m.opt_jpoint != nil {
+		fields = append(fields, kind.FieldOptJpoint)
+	}
 	if m.plain_opt != nil {
 		fields = append(fields, kind.FieldPlainOpt)
 	}
@@ -2645,6 +2768,10 @@ func (m *KindMutation) Field(name string) (ent.Value, bool) {
 		return m.OptColor()
 	case kind.FieldOptJmap:
 		return m.OptJmap()
+	case kind.FieldOptJlist:
+		return m.OptJlist()
+	case kind.FieldOptJpoint:
+		return m.OptJpoint()
 	case kind.FieldPlainOpt:
 		return m.PlainOpt()
 	}
@@ -2726,6 +2853,10 @@ func (m *KindMutation) OldField(ctx context.Context, name string) (ent.Value, er
 		return m.OldOptColor(ctx)
 	case kind.FieldOptJmap:
 		return m.OldOptJmap(ctx)
+	case kind.FieldOptJlist:
+		return m.OldOptJlist(ctx)
+	case kind.FieldOptJpoint:
+		return m.OldOptJpoint(ctx)
 	case kind.FieldPlainOpt:
 		return m.OldPlainOpt(ctx)
 	}
@@ -2981,6 +3112,20 @@ func (m *KindMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetOptJmap(v)
+		return nil
+	case kind.FieldOptJlist:
+		v, ok := value.([]string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOptJlist(v)
+		return nil
+	case kind.FieldOptJpoint:
+		v, ok := value.(*schematype.Point)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOptJpoint(v)
 		return nil
 	case kind.FieldPlainOpt:
 		v, ok := value.(string)
@@ -3244,6 +3389,12 @@ func (m *KindMutation) ClearedFields() []string {
 	if m.FieldCleared(kind.FieldOptJmap) {
 		fields = append(fields, kind.FieldOptJmap)
 	}
+	if m.FieldCleared(kind.FieldOptJlist) {
+		fields = append(fields, kind.FieldOptJlist)
+	}
+	if m.FieldCleared(kind.FieldOptJpoint) {
+		fields = append(fields, kind.FieldOptJpoint)
+	}
 	if m.FieldCleared(kind.FieldPlainOpt) {
 		fields = append(fields, kind.FieldPlainOpt)
 	}
@@ -3290,6 +3441,12 @@ func (m *KindMutation) ClearField(name string) error {
 		return nil
 	case kind.FieldOptJmap:
 		m.ClearOptJmap()
+		return nil
+	case kind.FieldOptJlist:
+		m.ClearOptJlist()
+		return nil
+	case kind.FieldOptJpoint:
+		m.ClearOptJpoint()
 		return nil
 	case kind.FieldPlainOpt:
 		m.ClearPlainOpt()
@@ -3406,6 +3563,12 @@ func (m *KindMutation) ResetField(name string) error {
 		return nil
 	case kind.FieldOptJmap:
 		m.ResetOptJmap()
+		return nil
+	case kind.FieldOptJlist:
+		m.ResetOptJlist()
+		return nil
+	case kind.FieldOptJpoint:
+		m.ResetOptJpoint()
 		return nil
 	case kind.FieldPlainOpt:
 		m.ResetPlainOpt()

@@ -11,6 +11,11 @@ import (
 )
 
 // Kind has a field of every ent type, so tests can round-trip each one.
+// The required fields come first; the opt_* fields are Optional and
+// Nillable (pointers in the generated struct, NULL in the database), except
+// the JSON ones, which are nil-able Go types (map, slice, *Point) and only
+// Optional. No field has a validator or range limit: u64 and opt_u64 accept
+// the whole uint64 range.
 type Kind struct {
 	ent.Schema
 }
@@ -53,6 +58,8 @@ func (Kind) Fields() []ent.Field {
 		field.UUID("opt_uid", uuid.UUID{}).Optional().Nillable(),
 		field.Enum("opt_color").Values("red", "green", "blue").Optional().Nillable(),
 		field.JSON("opt_jmap", map[string]any{}).Optional(),
+		field.Strings("opt_jlist").Optional(),
+		field.JSON("opt_jpoint", &schematype.Point{}).Optional(),
 		field.String("plain_opt").Optional(),
 	}
 }

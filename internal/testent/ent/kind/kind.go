@@ -85,6 +85,10 @@ const (
 	FieldOptColor = "opt_color"
 	// FieldOptJmap holds the string denoting the opt_jmap field in the database.
 	FieldOptJmap = "opt_jmap"
+	// FieldOptJlist holds the string denoting the opt_jlist field in the database.
+	FieldOptJlist = "opt_jlist"
+	// FieldOptJpoint holds the string denoting the opt_jpoint field in the database.
+	FieldOptJpoint = "opt_jpoint"
 	// FieldPlainOpt holds the string denoting the plain_opt field in the database.
 	FieldPlainOpt = "plain_opt"
 	// Table holds the table name of the kind in the database.
@@ -129,6 +133,8 @@ var Columns = []string{
 	FieldOptUID,
 	FieldOptColor,
 	FieldOptJmap,
+	FieldOptJlist,
+	FieldOptJpoint,
 	FieldPlainOpt,
 }
 

@@ -1520,6 +1520,26 @@ func OptJmapNotNil() predicate.Kind {
 	return predicate.Kind(sql.FieldNotNull(FieldOptJmap))
 }
 
+// OptJlistIsNil applies the IsNil predicate on the "opt_jlist" field.
+func OptJlistIsNil() predicate.Kind {
+	return predicate.Kind(sql.FieldIsNull(FieldOptJlist))
+}
+
+// OptJlistNotNil applies the NotNil predicate on the "opt_jlist" field.
+func OptJlistNotNil() predicate.Kind {
+	return predicate.Kind(sql.FieldNotNull(FieldOptJlist))
+}
+
+// OptJpointIsNil applies the IsNil predicate on the "opt_jpoint" field.
+func OptJpointIsNil() predicate.Kind {
+	return predicate.Kind(sql.FieldIsNull(FieldOptJpoint))
+}
+
+// OptJpointNotNil applies the NotNil predicate on the "opt_jpoint" field.
+func OptJpointNotNil() predicate.Kind {
+	return predicate.Kind(sql.FieldNotNull(FieldOptJpoint))
+}
+
 // PlainOptEQ applies the EQ predicate on the "plain_opt" field.
 func PlainOptEQ(v string) predicate.Kind {
 	return predicate.Kind(sql.FieldEQ(FieldPlainOpt, v))

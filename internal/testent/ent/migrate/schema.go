@@ -67,6 +67,8 @@ var (
 		{Name: "opt_uid", Type: field.TypeUUID, Nullable: true},
 		{Name: "opt_color", Type: field.TypeEnum, Nullable: true, Enums: []string{"red", "green", "blue"}},
 		{Name: "opt_jmap", Type: field.TypeJSON, Nullable: true},
+		{Name: "opt_jlist", Type: field.TypeJSON, Nullable: true},
+		{Name: "opt_jpoint", Type: field.TypeJSON, Nullable: true},
 		{Name: "plain_opt", Type: field.TypeString, Nullable: true},
 	}
 	// KindsTable holds the schema information for the "kinds" table.
