@@ -236,14 +236,8 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 func TestStickyConnection(t *testing.T) {
 	drv, proxy := proxied(t)
 	ctx := context.Background()
-	conn, err := drv.DB().Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn := stickyConn(t, drv)
 	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "PRAGMA foreign_keys = off"); err != nil {
-		t.Fatal(err)
-	}
 	var fk int
 	for i := 0; i < 3; i++ {
 		if err := conn.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&fk); err != nil || fk != 0 {
@@ -264,6 +258,21 @@ func TestStickyConnection(t *testing.T) {
 	}
 }
 
+// stickyConn is a connection whose stream holds state: foreign keys off.
+func stickyConn(t *testing.T, drv *libsql.Driver) *sql.Conn {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := drv.DB().Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(ctx, "PRAGMA foreign_keys = off"); err != nil {
+		conn.Close()
+		t.Fatal(err)
+	}
+	return conn
+}
+
 // TestExpiredStream: sqld forgets an idle stream after about 10 s. A
 // statement on it then fails clearly, and is never silently retried on a
 // fresh stream without the connection's state.
@@ -273,16 +282,10 @@ func TestExpiredStream(t *testing.T) {
 	}
 	drv := openDriver(t, "")
 	ctx := context.Background()
-	conn, err := drv.DB().Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn := stickyConn(t, drv)
 	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "PRAGMA foreign_keys = off"); err != nil {
-		t.Fatal(err)
-	}
 	time.Sleep(12 * time.Second)
-	_, err = conn.ExecContext(ctx, "SELECT 1")
+	_, err := conn.ExecContext(ctx, "SELECT 1")
 	if err == nil || !strings.Contains(err.Error(), "no longer holds this connection's stream") {
 		t.Fatalf("statement on an expired stream: %v", err)
 	}
