@@ -12,6 +12,7 @@ import (
 // database as the SQLite it is.
 type Driver struct {
 	*entsql.Driver
+	fk fkRequests // see migrate.go
 }
 
 var _ dialect.Driver = (*Driver)(nil)

@@ -1,0 +1,28 @@
+package libsql
+
+import "testing"
+
+func TestFKPragma(t *testing.T) {
+	tests := []struct {
+		sql    string
+		on, ok bool
+	}{
+		{"PRAGMA foreign_keys = off", false, true},
+		{"PRAGMA foreign_keys = on", true, true},
+		{"  pragma FOREIGN_KEYS=0;", false, true},
+		{"PRAGMA main.foreign_keys = 1", true, true},
+		{"PRAGMA foreign_keys = 'off'", false, true},
+		{"PRAGMA foreign_keys = yes", true, true},
+		{"PRAGMA foreign_keys", false, false},         // a read runs as usual
+		{"PRAGMA foreign_key_check", false, false},    // likewise
+		{"PRAGMA foreign_keys = maybe", false, false}, // the server judges it
+		{"PRAGMA foreign_keys = off; DROP TABLE x", false, false},
+		{"SELECT 'PRAGMA foreign_keys = off'", false, false},
+	}
+	for _, tt := range tests {
+		on, ok := fkPragma(tt.sql)
+		if on != tt.on || ok != tt.ok {
+			t.Errorf("fkPragma(%q) = %v, %v; want %v, %v", tt.sql, on, ok, tt.on, tt.ok)
+		}
+	}
+}
