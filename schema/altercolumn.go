@@ -1,0 +1,219 @@
+package schema
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"ariga.io/atlas/sql/migrate"
+	atlas "ariga.io/atlas/sql/schema"
+	"ariga.io/atlas/sql/sqlite"
+)
+
+// SQLite cannot change a column in place, so Atlas plans every column
+// change as a rebuild: CREATE TABLE new_t, copy every row, DROP TABLE t,
+// rename, re-create the indexes. libSQL can: ALTER TABLE t ALTER COLUMN c
+// TO <definition> rewrites the column's declaration in constant time,
+// leaving rows, indexes and foreign keys alone. It does not check the
+// rows against the new definition, so this file uses it only where it
+// means what the rebuild means, and checks the rows first.
+
+// Counter runs a SELECT count(*) query and returns the count. The plan
+// rewriting needs nothing else from the database.
+type Counter func(ctx context.Context, query string) (int64, error)
+
+// AlterColumns rewrites plan, an Atlas SQLite plan, for libSQL: each table
+// rebuild whose changes are all column changes ALTER COLUMN can make is
+// replaced by those ALTER COLUMN statements. A change qualifies when it
+// touches only NOT NULL, the DEFAULT, or the declared type within the same
+// type affinity (the rebuild would convert stored values across
+// affinities), of a column outside the primary key.
+//
+// Before a column becomes NOT NULL the NULLs in it are counted (with
+// count): where the column has a default they are set to it first, as the
+// rebuild's copy would do; where it has none, any NULL is an error naming
+// the table, the column and the count, and nothing is changed. This check
+// also guards the rebuilds left as they are.
+//
+// The returned plan is a new one; plan is not modified.
+func AlterColumns(ctx context.Context, plan *migrate.Plan, count Counter) (*migrate.Plan, error) {
+	out := *plan
+	out.Changes = nil
+	changes := plan.Changes
+	for i := 0; i < len(changes); i++ {
+		m, end := rebuildAt(changes, i)
+		if m == nil {
+			out.Changes = append(out.Changes, changes[i])
+			continue
+		}
+		if err := checkNotNull(ctx, m, count); err != nil {
+			return nil, err
+		}
+		alters, ok := alterStmts(m, changes[i:end+1])
+		if !ok {
+			out.Changes = append(out.Changes, changes[i:end+1]...)
+		} else {
+			out.Changes = append(out.Changes, alters...)
+		}
+		i = end
+	}
+	return &out, nil
+}
+
+// rebuildAt reports whether changes[i] starts a table rebuild, and returns
+// its ModifyTable and the index of its last change: the rename of new_t,
+// or the last index re-created after it.
+func rebuildAt(changes []*migrate.Change, i int) (*atlas.ModifyTable, int) {
+	add, ok := changes[i].Source.(*atlas.AddTable)
+	if !ok || !strings.HasPrefix(add.T.Name, "new_") {
+		return nil, 0
+	}
+	name := strings.TrimPrefix(add.T.Name, "new_")
+	for j := i + 1; j < len(changes); j++ {
+		m, ok := changes[j].Source.(*atlas.ModifyTable)
+		if !ok || m.T.Name != name || !strings.Contains(changes[j].Cmd, "RENAME TO") {
+			continue
+		}
+		end := j
+		for end+1 < len(changes) {
+			idx, ok := changes[end+1].Source.(*atlas.AddIndex)
+			if !ok || !strings.Contains(changes[end+1].Cmd, " ON "+quote(name)) || idx.I == nil {
+				break
+			}
+			end++
+		}
+		return m, end
+	}
+	return nil, 0
+}
+
+// alterStmts turns a rebuild into ALTER COLUMN statements, if every
+// change of m qualifies.
+func alterStmts(m *atlas.ModifyTable, block []*migrate.Change) ([]*migrate.Change, bool) {
+	_, defs, ok := tableDefs(block[0].Cmd)
+	if !ok {
+		return nil, false
+	}
+	var fills, alters []*migrate.Change
+	for _, c := range m.Changes {
+		mc, ok := c.(*atlas.ModifyColumn)
+		if !ok || !alterable(m.T, mc) {
+			return nil, false
+		}
+		def, ok := columnDef(defs, mc.To.Name)
+		if !ok {
+			return nil, false
+		}
+		if tightensNull(mc) && mc.To.Default != nil {
+			fill, ok := fillNulls(m.T.Name, mc.To.Name, block)
+			if !ok {
+				return nil, false
+			}
+			fills = append(fills, fill)
+		}
+		alters = append(alters, &migrate.Change{
+			Cmd:     fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s TO %s", quote(m.T.Name), quote(mc.To.Name), def),
+			Source:  m,
+			Comment: fmt.Sprintf("alter column %q of table %q in place", mc.To.Name, m.T.Name),
+		})
+	}
+	return append(fills, alters...), len(alters) > 0
+}
+
+// alterable reports whether ALTER COLUMN makes change mc with the meaning
+// of the rebuild.
+func alterable(t *atlas.Table, mc *atlas.ModifyColumn) bool {
+	const allowed = atlas.ChangeNull | atlas.ChangeDefault | atlas.ChangeType
+	if mc.From == nil || mc.To == nil || mc.From.Name != mc.To.Name || mc.Change&^allowed != 0 {
+		return false
+	}
+	if t.PrimaryKey != nil {
+		for _, p := range t.PrimaryKey.Parts {
+			if p.C != nil && p.C.Name == mc.To.Name {
+				return false
+			}
+		}
+	}
+	if hasAttr[*sqlite.AutoIncrement](mc.To.Attrs) || hasAttr[*atlas.GeneratedExpr](mc.To.Attrs) || hasAttr[*atlas.GeneratedExpr](mc.From.Attrs) {
+		return false
+	}
+	if mc.Change.Is(atlas.ChangeType) {
+		from, err1 := declType(mc.From)
+		to, err2 := declType(mc.To)
+		if err1 != nil || err2 != nil || affinity(from) != affinity(to) {
+			return false
+		}
+	}
+	return true
+}
+
+func hasAttr[T any](attrs []atlas.Attr) bool {
+	for _, a := range attrs {
+		if _, ok := a.(T); ok {
+			return true
+		}
+	}
+	return false
+}
+
+func declType(c *atlas.Column) (string, error) {
+	if c.Type == nil {
+		return "", fmt.Errorf("column %q has no type", c.Name)
+	}
+	if c.Type.Raw != "" {
+		return c.Type.Raw, nil
+	}
+	return sqlite.FormatType(c.Type.Type)
+}
+
+func tightensNull(mc *atlas.ModifyColumn) bool {
+	return mc.Change.Is(atlas.ChangeNull) && mc.From.Type != nil && mc.From.Type.Null && mc.To.Type != nil && !mc.To.Type.Null
+}
+
+// fillNulls sets a column's NULLs to its default, taking the expression
+// from the rebuild's copy (IFNULL(`c`, x) AS `c`), so both paths agree.
+func fillNulls(table, column string, block []*migrate.Change) (*migrate.Change, bool) {
+	re := regexp.MustCompile(`IFNULL\(` + regexp.QuoteMeta(quote(column)) + `, (.+?)\) AS ` + regexp.QuoteMeta(quote(column)))
+	for _, c := range block {
+		if m := re.FindStringSubmatch(c.Cmd); m != nil && strings.HasPrefix(c.Cmd, "INSERT INTO") {
+			return &migrate.Change{
+				Cmd:     fmt.Sprintf("UPDATE %s SET %s = %s WHERE %s IS NULL", quote(table), quote(column), m[1], quote(column)),
+				Comment: fmt.Sprintf("set the NULLs of %q.%q to its default", table, column),
+			}, true
+		}
+	}
+	return nil, false
+}
+
+// checkNotNull fails when a column without a default is made NOT NULL
+// over rows that hold NULL.
+func checkNotNull(ctx context.Context, m *atlas.ModifyTable, count Counter) error {
+	for _, c := range m.Changes {
+		mc, ok := c.(*atlas.ModifyColumn)
+		if !ok || !tightensNull(mc) || mc.To.Default != nil {
+			continue
+		}
+		n, err := count(ctx, fmt.Sprintf("SELECT count(*) FROM %s WHERE %s IS NULL", quote(m.T.Name), quote(mc.To.Name)))
+		if err != nil {
+			return fmt.Errorf("schema: counting NULLs in %q.%q: %w", m.T.Name, mc.To.Name, err)
+		}
+		if n > 0 {
+			return &TightenError{Table: m.T.Name, Column: mc.To.Name, Rows: n, Constraint: "NOT NULL"}
+		}
+	}
+	return nil
+}
+
+// TightenError reports rows that break a constraint a migration would add
+// to a column. The migration changes nothing.
+type TightenError struct {
+	Table, Column string
+	Constraint    string // e.g. NOT NULL
+	Rows          int64  // rows that would break it
+}
+
+func (e *TightenError) Error() string {
+	return fmt.Sprintf("schema: cannot make column %q.%q %s: %d rows break it (fix or delete them first, or give the column a default)",
+		e.Table, e.Column, e.Constraint, e.Rows)
+}

@@ -1,0 +1,179 @@
+package schema_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	entschema "entgo.io/ent/dialect/sql/schema"
+	"entgo.io/ent/schema/field"
+
+	"github.com/entlibsql/entlibsql/dialect/libsql"
+	"github.com/entlibsql/entlibsql/internal/migratetest"
+	"github.com/entlibsql/entlibsql/internal/sqldtest"
+	"github.com/entlibsql/entlibsql/schema"
+)
+
+func TestMain(m *testing.M) { sqldtest.Main(m) }
+
+func openDriver(t testing.TB) *libsql.Driver {
+	t.Helper()
+	drv, err := libsql.Open(sqldtest.URL(), libsql.WithAuthToken(sqldtest.AuthToken()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { drv.Close() })
+	return drv
+}
+
+func prefix(t *testing.T) string {
+	return fmt.Sprintf("s%d", time.Now().UnixNano()%1e12)
+}
+
+// writeTo returns what ent's WriteTo shows for migrating to tables.
+func writeTo(t *testing.T, drv *libsql.Driver, tables []*entschema.Table, opts ...entschema.MigrateOption) string {
+	t.Helper()
+	var b bytes.Buffer
+	wd := &entschema.WriteDriver{Writer: &b, Driver: drv}
+	if err := migratetest.Migrate(context.Background(), wd, tables, opts...); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// Making a column nullable: with WithLibSQL, one ALTER COLUMN instead of
+// the rebuild; WriteTo shows it; every row stays; a second run is a no-op.
+func TestAlterColumnInsteadOfRebuild(t *testing.T) {
+	drv := openDriver(t)
+	db, ctx := drv.DB(), context.Background()
+	p := prefix(t)
+	v1 := migratetest.NewFamily(p, false)
+	if err := migratetest.Migrate(ctx, drv, v1.Tables()); err != nil {
+		t.Fatal(err)
+	}
+	migratetest.Fill(t, db, v1)
+	before := migratetest.Snapshot(t, db, v1.Tables())
+
+	v2 := migratetest.NewFamily(p, true)
+	if plain := writeTo(t, drv, v2.Tables()); !strings.Contains(plain, "new_"+v2.Parents.Name) {
+		t.Fatalf("without the option ent plans no rebuild?\n%s", plain)
+	}
+	plan := writeTo(t, drv, v2.Tables(), schema.WithLibSQL())
+	want := fmt.Sprintf("ALTER TABLE `%s` ALTER COLUMN `note` TO `note` text NULL;", v2.Parents.Name)
+	if !strings.Contains(plan, want) || strings.Contains(plan, "new_") || strings.Contains(plan, "DROP TABLE") {
+		t.Fatalf("WriteTo shows:\n%s\nwant %s and no rebuild", plan, want)
+	}
+	if err := migratetest.Migrate(ctx, drv, v2.Tables(), schema.WithLibSQL()); err != nil {
+		t.Fatal(err)
+	}
+	after := migratetest.Snapshot(t, db, v1.Tables())
+	if strip(after) != strip(before) {
+		t.Fatal("rows changed")
+	}
+	if !strings.Contains(after, "`note` text NULL") {
+		t.Fatalf("the schema text was not altered:\n%.300s", after)
+	}
+	if _, err := db.ExecContext(ctx, fmt.Sprintf("UPDATE %s SET note = NULL WHERE id = 1", v2.Parents.Name)); err != nil {
+		t.Fatalf("note still NOT NULL: %v", err)
+	}
+	if again := writeTo(t, drv, v2.Tables(), schema.WithLibSQL()); again != "" {
+		t.Fatalf("a second run plans:\n%s", again)
+	}
+	migratetest.ForeignKeysOnEverywhere(t, db)
+}
+
+// strip drops the schema lines of a snapshot, keeping the rows.
+func strip(snapshot string) string {
+	var b strings.Builder
+	for _, l := range strings.Split(snapshot, "\n") {
+		if !strings.HasPrefix(l, "CREATE") {
+			b.WriteString(l + "\n")
+		}
+	}
+	return b.String()
+}
+
+// Making a column NOT NULL over NULLs fails, naming table, column and
+// count, and changes nothing; once the NULLs are gone it succeeds.
+func TestTightenNotNull(t *testing.T) {
+	drv := openDriver(t)
+	db, ctx := drv.DB(), context.Background()
+	p := prefix(t)
+	loose := migratetest.NewFamily(p, true)
+	if err := migratetest.Migrate(ctx, drv, loose.Tables()); err != nil {
+		t.Fatal(err)
+	}
+	migratetest.Fill(t, db, loose)
+	if _, err := db.ExecContext(ctx, fmt.Sprintf("UPDATE %s SET note = NULL WHERE id <= 3", loose.Parents.Name)); err != nil {
+		t.Fatal(err)
+	}
+	before := migratetest.Snapshot(t, db, loose.Tables())
+	strict := migratetest.NewFamily(p, false)
+	for _, opts := range [][]entschema.MigrateOption{{schema.WithLibSQL()}} {
+		err := migratetest.Migrate(ctx, drv, strict.Tables(), opts...)
+		var te *schema.TightenError
+		if !errors.As(err, &te) || te.Table != strict.Parents.Name || te.Column != "note" || te.Rows != 3 {
+			t.Fatalf("want a TightenError for 3 rows of %s.note, got %v", strict.Parents.Name, err)
+		}
+		if !strings.Contains(err.Error(), "3 rows") {
+			t.Fatalf("error: %v", err)
+		}
+		if after := migratetest.Snapshot(t, db, loose.Tables()); after != before {
+			t.Fatal("the refused migration changed the database")
+		}
+	}
+	if _, err := db.ExecContext(ctx, fmt.Sprintf("UPDATE %s SET note = 'fixed' WHERE note IS NULL", loose.Parents.Name)); err != nil {
+		t.Fatal(err)
+	}
+	if err := migratetest.Migrate(ctx, drv, strict.Tables(), schema.WithLibSQL()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, fmt.Sprintf("UPDATE %s SET note = NULL WHERE id = 1", loose.Parents.Name)); err == nil {
+		t.Fatal("NULL accepted after the column became NOT NULL")
+	}
+	if n := migratetest.Count(t, db, strict.Children.Name); n != migratetest.NumChildren {
+		t.Fatalf("%d children kept", n)
+	}
+}
+
+// NOT NULL with a default: the rebuild would copy NULLs as the default;
+// ALTER COLUMN does the same by setting them first.
+func TestTightenNotNullWithDefault(t *testing.T) {
+	drv := openDriver(t)
+	db, ctx := drv.DB(), context.Background()
+	name := prefix(t) + "_items"
+	table := func(nullable bool) []*entschema.Table {
+		tb := &entschema.Table{Name: name, Columns: []*entschema.Column{
+			{Name: "id", Type: field.TypeInt, Increment: true},
+			{Name: "size", Type: field.TypeString, Nullable: nullable, Default: "M"},
+		}}
+		tb.PrimaryKey = tb.Columns[:1]
+		return []*entschema.Table{tb}
+	}
+	if err := migratetest.Migrate(ctx, drv, table(true)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, "INSERT INTO "+name+" (size) VALUES ('S'), (NULL), ('L'), (NULL)"); err != nil {
+		t.Fatal(err)
+	}
+	plan := writeTo(t, drv, table(false), schema.WithLibSQL())
+	if !strings.Contains(plan, "UPDATE `"+name+"` SET `size` = ('M') WHERE `size` IS NULL;") || !strings.Contains(plan, "ALTER COLUMN") {
+		t.Fatalf("plan:\n%s", plan)
+	}
+	if err := migratetest.Migrate(ctx, drv, table(false), schema.WithLibSQL()); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.QueryContext(ctx, "SELECT group_concat(size, ',') FROM (SELECT size FROM "+name+" ORDER BY id)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got string
+	if !rows.Next() || rows.Scan(&got) != nil || got != "S,M,L,M" {
+		t.Fatalf("sizes after: %q", got)
+	}
+}
