@@ -70,3 +70,14 @@ func FuzzTableDefs(f *testing.F) {
 		_ = table
 	})
 }
+
+func TestWrapped(t *testing.T) {
+	for x, want := range map[string]bool{
+		"(CURRENT_TIMESTAMP)": true, "CURRENT_TIMESTAMP": false, "(a) + (b)": false,
+		"((a) + (b))": true, "(')')": true, "(lower(hex(randomblob(4))))": true, "(": false,
+	} {
+		if got := wrapped(x); got != want {
+			t.Errorf("wrapped(%q) = %v", x, got)
+		}
+	}
+}

@@ -3,8 +3,10 @@ package schema
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"ariga.io/atlas/sql/migrate"
+	atlas "ariga.io/atlas/sql/schema"
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
 	entschema "entgo.io/ent/dialect/sql/schema"
@@ -18,7 +20,83 @@ import (
 // Create would run:
 //
 //	err := client.Schema.Create(ctx, schema.WithLibSQL())
-func WithLibSQL() entschema.MigrateOption { return entschema.WithApplyHook(ApplyHook) }
+func WithLibSQL() entschema.MigrateOption {
+	return func(a *entschema.Atlas) {
+		entschema.WithDiffHook(DiffHook)(a)
+		entschema.WithApplyHook(ApplyHook)(a)
+	}
+}
+
+// DiffHook is WithLibSQL's diff hook, for entschema.WithDiffHook among
+// hooks of your own. SQLite stores a default expression in parentheses,
+// and Atlas compares the stored "(CURRENT_TIMESTAMP)" with ent's
+// "CURRENT_TIMESTAMP" as text: without the hook the table is rebuilt on
+// every run. Where the two differ only by those parentheses, the desired
+// default takes the stored form.
+func DiffHook(next entschema.Differ) entschema.Differ {
+	return entschema.DiffFunc(func(current, desired *atlas.Schema) ([]atlas.Change, error) {
+		for _, dt := range desired.Tables {
+			ct, ok := current.Table(dt.Name)
+			if !ok {
+				continue
+			}
+			for _, dc := range dt.Columns {
+				x, ok := dc.Default.(*atlas.RawExpr)
+				if !ok {
+					continue
+				}
+				if cc, ok := ct.Column(dc.Name); ok && cc.Default != nil && unwrap(defaultText(cc.Default)) == unwrap(x.X) {
+					dc.Default = cc.Default
+				}
+			}
+		}
+		return next.Diff(current, desired)
+	})
+}
+
+func defaultText(e atlas.Expr) string {
+	switch x := e.(type) {
+	case *atlas.RawExpr:
+		return x.X
+	case *atlas.Literal:
+		return x.V
+	}
+	return ""
+}
+
+// unwrap strips the parentheses around a whole expression.
+func unwrap(x string) string {
+	x = strings.TrimSpace(x)
+	for wrapped(x) {
+		x = strings.TrimSpace(x[1 : len(x)-1])
+	}
+	return x
+}
+
+// wrapped reports whether x is one parenthesized expression.
+func wrapped(x string) bool {
+	x = strings.TrimSpace(x)
+	if !strings.HasPrefix(x, "(") || !strings.HasSuffix(x, ")") {
+		return false
+	}
+	depth := 0
+	for i := 0; i < len(x); i++ {
+		switch x[i] {
+		case '\'', '"', '`', '[':
+			if end := skipQuoted(x, i); end > 0 {
+				i = end
+			}
+		case '(':
+			depth++
+		case ')':
+			depth--
+			if depth == 0 && i != len(x)-1 {
+				return false // "(a) + (b)"
+			}
+		}
+	}
+	return depth == 0
+}
 
 // ApplyHook is WithLibSQL as an apply hook, for entschema.WithApplyHook
 // among hooks of your own.

@@ -3,6 +3,7 @@ package libsql_test
 import (
 	"bytes"
 	"context"
+	"database/sql/driver"
 	"fmt"
 	"strings"
 	"sync"
@@ -192,4 +193,30 @@ func TestMigrationForeignKeyViolationsRollBack(t *testing.T) {
 		t.Fatal("the rolled-back migration changed the database")
 	}
 	migratetest.ForeignKeysOnEverywhere(t, db)
+}
+
+// Violations that were there before the migration do not fail it, as
+// with Atlas on SQLite: only new ones do.
+func TestMigrationToleratesOldViolations(t *testing.T) {
+	drv := openDriver(t, "")
+	db, ctx := drv.DB(), context.Background()
+	prefix := prefixFor(t)
+	v1 := migratetest.NewFamily(prefix, false)
+	if err := migratetest.Migrate(ctx, drv, v1.Tables()); err != nil {
+		t.Fatal(err)
+	}
+	migratetest.Fill(t, db, v1)
+	conn := stickyConn(t, drv) // foreign keys off on this one
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf("INSERT INTO %s (id, label, parent_id) VALUES (9999, 'old orphan', 777777)", v1.Children.Name)); err != nil {
+		t.Fatal(err)
+	}
+	// Discard the connection rather than pool it with foreign keys off.
+	conn.Raw(func(any) error { return driver.ErrBadConn })
+	conn.Close()
+	if err := migratetest.Migrate(ctx, drv, migratetest.NewFamily(prefix, true).Tables()); err != nil {
+		t.Fatalf("a rebuild over an old violation failed: %v", err)
+	}
+	if n := migratetest.Count(t, db, v1.Children.Name); n != migratetest.NumChildren+1 {
+		t.Fatalf("%d children, want %d", n, migratetest.NumChildren+1)
+	}
 }
