@@ -33,8 +33,9 @@ type Counter func(ctx context.Context, query string) (int64, error)
 // Before a column becomes NOT NULL the NULLs in it are counted (with
 // count): where the column has a default they are set to it first, as the
 // rebuild's copy would do; where it has none, any NULL is an error naming
-// the table, the column and the count, and nothing is changed. This check
-// also guards the rebuilds left as they are.
+// the table, the column and the count, and nothing is changed. Rows that
+// would fail a new CHECK are counted the same way. These checks also
+// guard the rebuilds left as they are.
 //
 // The returned plan is a new one; plan is not modified.
 func AlterColumns(ctx context.Context, plan *migrate.Plan, count Counter) (*migrate.Plan, error) {
@@ -47,7 +48,7 @@ func AlterColumns(ctx context.Context, plan *migrate.Plan, count Counter) (*migr
 			out.Changes = append(out.Changes, changes[i])
 			continue
 		}
-		if err := checkNotNull(ctx, m, count); err != nil {
+		if err := checkTightening(ctx, m, count); err != nil {
 			return nil, err
 		}
 		alters, ok := alterStmts(m, changes[i:end+1])
@@ -186,34 +187,58 @@ func fillNulls(table, column string, block []*migrate.Change) (*migrate.Change, 
 	return nil, false
 }
 
-// checkNotNull fails when a column without a default is made NOT NULL
-// over rows that hold NULL.
-func checkNotNull(ctx context.Context, m *atlas.ModifyTable, count Counter) error {
+// checkTightening fails when a change would add a constraint that rows
+// already break: a column without a default made NOT NULL over NULLs, or
+// a CHECK the rows do not pass. Run before anything, it keeps such a
+// migration from changing anything, and names what breaks it.
+func checkTightening(ctx context.Context, m *atlas.ModifyTable, count Counter) error {
 	for _, c := range m.Changes {
-		mc, ok := c.(*atlas.ModifyColumn)
-		if !ok || !tightensNull(mc) || mc.To.Default != nil {
+		var where, column, constraint string
+		switch c := c.(type) {
+		case *atlas.ModifyColumn:
+			if !tightensNull(c) || c.To.Default != nil {
+				continue
+			}
+			where, column, constraint = quote(c.To.Name)+" IS NULL", c.To.Name, "NOT NULL"
+		case *atlas.AddCheck:
+			where, constraint = "NOT ("+c.C.Expr+")", checkName(c.C)
+		case *atlas.ModifyCheck:
+			where, constraint = "NOT ("+c.To.Expr+")", checkName(c.To)
+		default:
 			continue
 		}
-		n, err := count(ctx, fmt.Sprintf("SELECT count(*) FROM %s WHERE %s IS NULL", quote(m.T.Name), quote(mc.To.Name)))
+		n, err := count(ctx, fmt.Sprintf("SELECT count(*) FROM %s WHERE %s", quote(m.T.Name), where))
 		if err != nil {
-			return fmt.Errorf("schema: counting NULLs in %q.%q: %w", m.T.Name, mc.To.Name, err)
+			return fmt.Errorf("schema: counting the rows of %q that break %s: %w", m.T.Name, constraint, err)
 		}
 		if n > 0 {
-			return &TightenError{Table: m.T.Name, Column: mc.To.Name, Rows: n, Constraint: "NOT NULL"}
+			return &TightenError{Table: m.T.Name, Column: column, Rows: n, Constraint: constraint}
 		}
 	}
 	return nil
 }
 
-// TightenError reports rows that break a constraint a migration would add
-// to a column. The migration changes nothing.
+func checkName(c *atlas.Check) string {
+	if c.Name != "" {
+		return fmt.Sprintf("CHECK %s (%s)", c.Name, c.Expr)
+	}
+	return fmt.Sprintf("CHECK (%s)", c.Expr)
+}
+
+// TightenError reports rows that break a constraint a migration would add.
+// The migration changes nothing.
 type TightenError struct {
-	Table, Column string
-	Constraint    string // e.g. NOT NULL
-	Rows          int64  // rows that would break it
+	Table      string
+	Column     string // empty for a table CHECK
+	Constraint string // NOT NULL, or CHECK [name] (expr)
+	Rows       int64  // rows that break it
 }
 
 func (e *TightenError) Error() string {
+	if e.Column == "" {
+		return fmt.Sprintf("schema: cannot add %s to table %q: %d rows break it (fix or delete them first)",
+			e.Constraint, e.Table, e.Rows)
+	}
 	return fmt.Sprintf("schema: cannot make column %q.%q %s: %d rows break it (fix or delete them first, or give the column a default)",
 		e.Table, e.Column, e.Constraint, e.Rows)
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"entgo.io/ent/dialect/entsql"
 	entschema "entgo.io/ent/dialect/sql/schema"
 	"entgo.io/ent/schema/field"
 
@@ -175,5 +176,46 @@ func TestTightenNotNullWithDefault(t *testing.T) {
 	var got string
 	if !rows.Next() || rows.Scan(&got) != nil || got != "S,M,L,M" {
 		t.Fatalf("sizes after: %q", got)
+	}
+}
+
+// A CHECK the rows do not pass fails before anything runs, with the count.
+func TestAddCheckOverBreakingRows(t *testing.T) {
+	drv := openDriver(t)
+	db, ctx := drv.DB(), context.Background()
+	name := prefix(t) + "_chk"
+	table := func(check string) []*entschema.Table {
+		tb := &entschema.Table{Name: name, Columns: []*entschema.Column{
+			{Name: "id", Type: field.TypeInt, Increment: true},
+			{Name: "qty", Type: field.TypeInt},
+		}}
+		tb.PrimaryKey = tb.Columns[:1]
+		if check != "" {
+			tb.Annotation = &entsql.Annotation{Checks: map[string]string{name + "_qty": check}}
+		}
+		return []*entschema.Table{tb}
+	}
+	if err := migratetest.Migrate(ctx, drv, table("")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, "INSERT INTO "+name+" (qty) VALUES (1), (-1), (-2), (3)"); err != nil {
+		t.Fatal(err)
+	}
+	err := migratetest.Migrate(ctx, drv, table("qty >= 0"), schema.WithLibSQL())
+	var te *schema.TightenError
+	if !errors.As(err, &te) || te.Rows != 2 || te.Table != name || !strings.Contains(err.Error(), "qty >= 0") {
+		t.Fatalf("want a TightenError for 2 rows, got %v", err)
+	}
+	if n := migratetest.Count(t, db, name); n != 4 {
+		t.Fatalf("%d rows", n)
+	}
+	if _, err := db.ExecContext(ctx, "DELETE FROM "+name+" WHERE qty < 0"); err != nil {
+		t.Fatal(err)
+	}
+	if err := migratetest.Migrate(ctx, drv, table("qty >= 0"), schema.WithLibSQL()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, "INSERT INTO "+name+" (qty) VALUES (-5)"); err == nil {
+		t.Fatal("the check does not hold")
 	}
 }
