@@ -8,4 +8,4 @@
 // ./schema.
 package testent
 
-//go:generate go run -mod=mod entgo.io/ent/cmd/ent generate --feature sql/upsert,sql/modifier,sql/execquery,sql/lock --target ./ent ./schema
+//go:generate go run entc.go

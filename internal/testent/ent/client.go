@@ -118,7 +118,14 @@ func Driver(driver dialect.Driver) Option {
 // Optional parameters can be added for configuring the client.
 func Open(driverName, dataSourceName string, options ...Option) (*Client, error) {
 	switch driverName {
-	case dialect.MySQL, dialect.Postgres, dialect.SQLite:
+	case "libsql", dialect.MySQL, dialect.Postgres, dialect.SQLite:
+		if driverName == "libsql" {
+			drv, err := openLibSQL(dataSourceName)
+			if err != nil {
+				return nil, err
+			}
+			return NewClient(append(options, Driver(drv))...), nil
+		}
 		drv, err := sql.Open(driverName, dataSourceName)
 		if err != nil {
 			return nil, err

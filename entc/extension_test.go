@@ -1,0 +1,131 @@
+package entc_test
+
+import (
+	"bytes"
+	"context"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"entgo.io/ent/entc"
+	"entgo.io/ent/entc/gen"
+
+	libsqlentc "github.com/entlibsql/entlibsql/entc"
+	"github.com/entlibsql/entlibsql/internal/sqldtest"
+	"github.com/entlibsql/entlibsql/internal/testent/ent"
+	"github.com/entlibsql/entlibsql/internal/testent/ent/enttest"
+	"github.com/entlibsql/entlibsql/internal/testent/ent/user"
+)
+
+func TestMain(m *testing.M) { sqldtest.Main(m) }
+
+// urlForms spells the server's address in each URL form libsql.Open
+// takes over plain HTTP, with the token in the query when there is one.
+func urlForms(t *testing.T) map[string]string {
+	u, err := url.Parse(sqldtest.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, tok := u.Host, sqldtest.AuthToken()
+	withToken := func(s string) string {
+		if tok == "" {
+			return s
+		}
+		sep := "?"
+		if strings.Contains(s, "?") {
+			sep = "&"
+		}
+		return s + sep + "authToken=" + url.QueryEscape(tok)
+	}
+	if u.Scheme == "https" {
+		return map[string]string{
+			"https":           withToken("https://" + host),
+			"libsql":          withToken("libsql://" + host),
+			"sqlalchemy form": withToken("sqlite+libsql://" + host + "/?secure=true"),
+		}
+	}
+	return map[string]string{
+		"http":            withToken("http://" + host),
+		"libsql tls=0":    withToken("libsql://" + host + "?tls=0"),
+		"sqlalchemy form": withToken("sqlite+libsql://" + host + "/"),
+	}
+}
+
+func TestOpenLibSQL(t *testing.T) {
+	ctx := context.Background()
+	for form, dsn := range urlForms(t) {
+		t.Run(form, func(t *testing.T) {
+			c, err := ent.Open("libsql", dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if err := c.Schema.Create(ctx); err != nil {
+				t.Fatal(err)
+			}
+			name := "open-" + strings.ReplaceAll(form, " ", "-") + "-" + t.Name()
+			u := c.User.Create().SetName(name).SetAge(7).SaveX(ctx)
+			if got := c.User.Query().Where(user.Name(name)).OnlyX(ctx); got.ID != u.ID {
+				t.Fatalf("read back %v", got)
+			}
+			c.User.DeleteOne(u).ExecX(ctx)
+		})
+	}
+	// Other driver names keep going to database/sql.
+	if _, err := ent.Open("sqlite3", "file:x.db"); err == nil || !strings.Contains(err.Error(), "unknown driver") {
+		t.Fatalf("sqlite3 without its driver: %v", err)
+	}
+	if _, err := ent.Open("libsql", "ftp://nope"); err == nil || !strings.Contains(err.Error(), "libsql") {
+		t.Fatalf("a bad URL: %v", err)
+	}
+}
+
+func TestEnttestOpenLibSQL(t *testing.T) {
+	for form, dsn := range urlForms(t) {
+		t.Run(form, func(t *testing.T) {
+			c := enttest.Open(t, "libsql", dsn) // migrates too
+			defer c.Close()
+			if n := c.Kind.Query().CountX(context.Background()); n < 0 {
+				t.Fatal(n)
+			}
+		})
+	}
+}
+
+// The checked-in test client is what the extension generates today.
+func TestGeneratedCodeIsCurrent(t *testing.T) {
+	dir := t.TempDir()
+	err := entc.Generate("../internal/testent/schema", &gen.Config{
+		Target:   dir,
+		Package:  "github.com/entlibsql/entlibsql/internal/testent/ent",
+		Features: []gen.Feature{gen.FeatureUpsert, gen.FeatureModifier, gen.FeatureExecQuery, gen.FeatureLock},
+	}, entc.Extensions(libsqlentc.Extension()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkedIn := "../internal/testent/ent"
+	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, path)
+		if rel == filepath.Join("runtime", "runtime.go") {
+			return nil // it stamps the ent version, which differs in a test binary
+		}
+		want, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		got, err := os.ReadFile(filepath.Join(checkedIn, rel))
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("%s differs from what the extension generates: run go generate ./internal/testent/", rel)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
