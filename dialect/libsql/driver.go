@@ -25,7 +25,12 @@ const idleConns = 32
 
 // Open returns a driver for the libSQL server at dsn. See ParseURL for the
 // URL forms. Nothing is sent to the server until the first statement.
+// With the embedded engine imported (package dialect/embedded), Open also
+// takes file: URLs: see RegisterLocalOpener.
 func Open(dsn string, opts ...Option) (*Driver, error) {
+	if isLocal(dsn) {
+		return openLocal(dsn, opts)
+	}
 	c, err := NewConnector(dsn, opts...)
 	if err != nil {
 		return nil, err

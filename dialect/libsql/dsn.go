@@ -138,7 +138,7 @@ func present(q url.Values, names []string) []string {
 	return out
 }
 
-const errEmbedded = "local files (file:, :memory:) need the embedded libSQL engine, which this build does not include"
+const errEmbedded = "local files (file:, :memory:) need the embedded libSQL engine: import _ \"github.com/entlibsql/entlibsql/dialect/embedded\" (it needs cgo)"
 
 // URLError is a problem with a libSQL URL. It never contains the URL.
 type URLError struct {
