@@ -63,23 +63,45 @@ func AlterColumns(ctx context.Context, plan *migrate.Plan, count Counter) (*migr
 }
 
 // rebuildAt reports whether changes[i] starts a table rebuild, and returns
-// its ModifyTable and the index of its last change: the rename of new_t,
-// or the last index re-created after it.
+// its ModifyTable and the index of its last change. A rebuild is the
+// contiguous run Atlas plans: CREATE TABLE new_t (with its sqlite_sequence
+// row, if any), the copy INSERT, DROP TABLE t, the rename of new_t, then
+// the indexes of t re-created.
 func rebuildAt(changes []*migrate.Change, i int) (*atlas.ModifyTable, int) {
 	add, ok := changes[i].Source.(*atlas.AddTable)
 	if !ok || !strings.HasPrefix(add.T.Name, "new_") {
 		return nil, 0
 	}
 	name := strings.TrimPrefix(add.T.Name, "new_")
+	var m *atlas.ModifyTable
 	for j := i + 1; j < len(changes); j++ {
-		m, ok := changes[j].Source.(*atlas.ModifyTable)
-		if !ok || m.T.Name != name || !strings.Contains(changes[j].Cmd, "RENAME TO") {
+		c := changes[j]
+		switch src := c.Source.(type) {
+		case *atlas.AddTable: // the sqlite_sequence row of new_t
+			if src != add {
+				return nil, 0
+			}
 			continue
+		case nil: // the copy
+			if !strings.HasPrefix(c.Cmd, "INSERT INTO "+quote(add.T.Name)) {
+				return nil, 0
+			}
+			continue
+		case *atlas.ModifyTable:
+			if src.T.Name != name || (m != nil && src != m) {
+				return nil, 0
+			}
+			m = src
+			if !strings.Contains(c.Cmd, "RENAME TO") {
+				continue // DROP TABLE t
+			}
+		default:
+			return nil, 0
 		}
 		end := j
 		for end+1 < len(changes) {
 			idx, ok := changes[end+1].Source.(*atlas.AddIndex)
-			if !ok || !strings.Contains(changes[end+1].Cmd, " ON "+quote(name)) || idx.I == nil {
+			if !ok || idx.I == nil || !strings.Contains(changes[end+1].Cmd, " ON "+quote(name)) {
 				break
 			}
 			end++
@@ -201,8 +223,14 @@ func checkTightening(ctx context.Context, m *atlas.ModifyTable, count Counter) e
 			}
 			where, column, constraint = quote(c.To.Name)+" IS NULL", c.To.Name, "NOT NULL"
 		case *atlas.AddCheck:
+			if !checksCurrentRows(m) {
+				continue
+			}
 			where, constraint = "NOT ("+c.C.Expr+")", checkName(c.C)
 		case *atlas.ModifyCheck:
+			if !checksCurrentRows(m) {
+				continue
+			}
 			where, constraint = "NOT ("+c.To.Expr+")", checkName(c.To)
 		default:
 			continue
@@ -216,6 +244,20 @@ func checkTightening(ctx context.Context, m *atlas.ModifyTable, count Counter) e
 		}
 	}
 	return nil
+}
+
+// checksCurrentRows reports whether a CHECK of m can be judged on the
+// table's current rows: not when m also adds, renames, drops or changes
+// columns, which the rebuild's copy fills or renames before the check
+// applies. The copy enforces the CHECK in the transaction either way.
+func checksCurrentRows(m *atlas.ModifyTable) bool {
+	for _, c := range m.Changes {
+		switch c.(type) {
+		case *atlas.AddColumn, *atlas.RenameColumn, *atlas.DropColumn, *atlas.ModifyColumn:
+			return false
+		}
+	}
+	return true
 }
 
 func checkName(c *atlas.Check) string {

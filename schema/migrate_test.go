@@ -219,3 +219,34 @@ func TestAddCheckOverBreakingRows(t *testing.T) {
 		t.Fatal("the check does not hold")
 	}
 }
+
+// A new column with a default and a CHECK on it, in one migration: the
+// check applies to the copied rows, not to the table before the column.
+func TestAddColumnWithCheck(t *testing.T) {
+	drv := openDriver(t)
+	db, ctx := drv.DB(), context.Background()
+	name := prefix(t) + "_colchk"
+	table := func(v int) []*entschema.Table {
+		tb := &entschema.Table{Name: name, Columns: []*entschema.Column{
+			{Name: "id", Type: field.TypeInt, Increment: true},
+		}}
+		if v > 1 {
+			tb.Columns = append(tb.Columns, &entschema.Column{Name: "age", Type: field.TypeInt, Default: 1})
+			tb.Annotation = &entsql.Annotation{Checks: map[string]string{name + "_age": "age > 0"}}
+		}
+		tb.PrimaryKey = tb.Columns[:1]
+		return []*entschema.Table{tb}
+	}
+	if err := migratetest.Migrate(ctx, drv, table(1)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, "INSERT INTO "+name+" (id) VALUES (1), (2)"); err != nil {
+		t.Fatal(err)
+	}
+	if err := migratetest.Migrate(ctx, drv, table(2), schema.WithLibSQL()); err != nil {
+		t.Fatal(err)
+	}
+	if n := migratetest.Count(t, db, name+" WHERE age = 1"); n != 2 {
+		t.Fatalf("%d rows with the default", n)
+	}
+}

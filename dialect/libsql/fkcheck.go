@@ -135,8 +135,10 @@ func changesForeignKeys(stmt string) bool {
 	case "CREATE": // a new table is empty; an index or view holds no rows
 		return false
 	case "DROP":
+		// DROP TABLE removes parent rows; DROP INDEX can remove the unique
+		// index a foreign key needs (a "foreign key mismatch").
 		kw2, _ := nextKeyword(rest)
-		return kw2 == "TABLE"
+		return kw2 == "TABLE" || kw2 == "INDEX"
 	case "PRAGMA":
 		_, ok := fkPragma(stmt)
 		return !ok

@@ -11,7 +11,8 @@ func TestChangesForeignKeys(t *testing.T) {
 	tests := map[string]bool{
 		"CREATE TABLE `new_t` (`id` integer, CONSTRAINT f FOREIGN KEY (`p`) REFERENCES `p` (`id`))": false,
 		"CREATE UNIQUE INDEX `i` ON `t` (`a`) WHERE a > 0":                                          false,
-		"DROP INDEX `i`":            false,
+		"DROP INDEX `i`":            true,
+		"DROP VIEW `v`":             false,
 		"PRAGMA foreign_keys = off": false,
 		"INSERT INTO sqlite_sequence (name, seq) VALUES ('t', 4294967296)": false,
 		"UPDATE sqlite_sequence SET seq = 0 WHERE name = 't'":              false,

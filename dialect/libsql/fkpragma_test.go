@@ -26,3 +26,25 @@ func TestFKPragma(t *testing.T) {
 		}
 	}
 }
+
+// One migration's "on" must not cancel another's waiting "off".
+func TestFKRequestsInterleaved(t *testing.T) {
+	var r fkRequests
+	r.add() // migration A: off
+	if !r.take() {
+		t.Fatal("A could not take its request")
+	}
+	r.add()  // migration B: off
+	r.done() // A: on
+	if !r.pending() || !r.take() {
+		t.Fatal("B's request was cancelled by A's on")
+	}
+	r.done() // B: on
+	if r.pending() || r.waiting != 0 || r.taken != 0 {
+		t.Fatalf("left over: %d waiting, %d taken", r.waiting, r.taken)
+	}
+	r.done() // a stray "on" is harmless
+	if r.waiting != 0 || r.taken != 0 {
+		t.Fatalf("after a stray on: %d waiting, %d taken", r.waiting, r.taken)
+	}
+}

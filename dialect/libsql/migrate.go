@@ -30,7 +30,7 @@ import (
 // PRAGMA foreign_keys = off, BEGIN, the plan and COMMIT; then the
 // connection is discarded, closing its stream, so no pooled connection
 // ever carries foreign keys off. Other transactions, however concurrent,
-// start as usual and never see it. "on" withdraws a request left unused:
+// start as usual and never see it. "on" ends a request (see fkRequests):
 // a fresh stream has foreign keys on.
 
 var (
@@ -51,43 +51,51 @@ func fkPragma(query string) (on, ok bool) {
 	return false, true
 }
 
-// fkRequests counts "foreign keys off" requests not yet taken by a
-// migration transaction.
+// fkRequests counts "foreign keys off" requests: waiting ones, not yet
+// taken by a migration transaction, and taken ones, whose "on" is still to
+// come. Telling the two apart keeps one migration's "on" from cancelling
+// another's waiting "off".
 type fkRequests struct {
-	mu sync.Mutex
-	n  int
+	mu             sync.Mutex
+	waiting, taken int
 }
 
-func (r *fkRequests) add() { r.mu.Lock(); r.n++; r.mu.Unlock() }
+func (r *fkRequests) add() { r.mu.Lock(); r.waiting++; r.mu.Unlock() }
 
-func (r *fkRequests) withdraw() {
+// done is the "on" that ends a request: a taken one if any, else a
+// waiting one that no transaction took.
+func (r *fkRequests) done() {
 	r.mu.Lock()
-	if r.n > 0 {
-		r.n--
+	defer r.mu.Unlock()
+	switch {
+	case r.taken > 0:
+		r.taken--
+	case r.waiting > 0:
+		r.waiting--
 	}
-	r.mu.Unlock()
 }
 
 func (r *fkRequests) take() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.n == 0 {
+	if r.waiting == 0 {
 		return false
 	}
-	r.n--
+	r.waiting--
+	r.taken++
 	return true
 }
 
-func (r *fkRequests) pending() bool { r.mu.Lock(); defer r.mu.Unlock(); return r.n > 0 }
+func (r *fkRequests) pending() bool { r.mu.Lock(); defer r.mu.Unlock(); return r.waiting > 0 }
 
 // Exec runs a statement on a pooled connection, except the foreign_keys
-// pragma, which asks for (or withdraws) a migration transaction with
+// pragma, which asks for (or ends a request for) a migration transaction with
 // foreign keys off: see the comment at the top of this file. To set a
 // pragma on one connection, use DB().Conn.
 func (d *Driver) Exec(ctx context.Context, query string, args, v any) error {
 	if on, ok := fkPragma(query); ok && noArgs(args) {
 		if on {
-			d.fk.withdraw()
+			d.fk.done()
 		} else {
 			d.fk.add()
 		}
@@ -134,9 +142,9 @@ func (t *lazyTx) start(query string) error {
 		return nil
 	}
 	if fkCheckRe.MatchString(query) && t.d.fk.take() {
+		// On failure the request stays taken: ent sends its "on" after.
 		mt, err := beginMigration(t.ctx, t.d.DB(), t.opts)
 		if err != nil {
-			t.d.fk.add() // not taken after all
 			return err
 		}
 		t.tx = mt
@@ -246,4 +254,59 @@ func (m *migrationTx) end(f func() error) error {
 func discard(conn *sql.Conn) {
 	_ = conn.Raw(func(any) error { return driver.ErrBadConn })
 	_ = conn.Close()
+}
+
+// The *Context methods serve ent's sql/execquery feature
+// (client.ExecContext, tx.QueryContext) with the same rules as Exec and
+// Query.
+
+type execQuerier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// ExecContext is Exec for database/sql-style callers.
+func (d *Driver) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if _, ok := fkPragma(query); ok && len(args) == 0 {
+		var res sql.Result
+		err := d.Exec(ctx, query, []any{}, &res)
+		return res, err
+	}
+	return d.Driver.ExecContext(ctx, query, args...)
+}
+
+func (t *lazyTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if err := t.start(query); err != nil {
+		return nil, err
+	}
+	eq, ok := t.tx.(execQuerier)
+	if !ok {
+		return nil, fmt.Errorf("libsql: %T has no ExecContext", t.tx)
+	}
+	return eq.ExecContext(ctx, query, args...)
+}
+
+func (t *lazyTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if err := t.start(query); err != nil {
+		return nil, err
+	}
+	eq, ok := t.tx.(execQuerier)
+	if !ok {
+		return nil, fmt.Errorf("libsql: %T has no QueryContext", t.tx)
+	}
+	return eq.QueryContext(ctx, query, args...)
+}
+
+func (m *migrationTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	var res sql.Result
+	err := m.Exec(ctx, query, args, &res)
+	return res, err
+}
+
+func (m *migrationTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	var rows entsql.Rows
+	if err := m.Query(ctx, query, args, &rows); err != nil {
+		return nil, err
+	}
+	return rows.ColumnScanner.(*sql.Rows), nil
 }

@@ -220,3 +220,19 @@ func TestMigrationToleratesOldViolations(t *testing.T) {
 		t.Fatalf("%d children, want %d", n, migratetest.NumChildren+1)
 	}
 }
+
+// Several migrations at once on one driver each keep their child rows.
+func TestConcurrentMigrations(t *testing.T) {
+	drv := openDriver(t, "")
+	var wg sync.WaitGroup
+	for i := 0; i < 3; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			t.Run(fmt.Sprintf("family%d", i), func(t *testing.T) {
+				migratetest.RebuildKeepsRows(t, drv, drv.DB(), fmt.Sprintf("%s_%d", prefixFor(t), i))
+			})
+		}(i)
+	}
+	wg.Wait()
+}
