@@ -1,9 +1,10 @@
-// Command example is a small ent app on libSQL: it migrates its schema,
-// writes a user's todos in one transaction, and reads them back with
-// eager loading and an aggregate.
+// Command example is a small ent app on libSQL: users, posts and tags (a
+// one-to-many and a many-to-many edge), a schema migration, an upsert and
+// a transaction, through the client generated with the libSQL extension.
 //
-//	go run ./example -url http://127.0.0.1:8080
-//	LIBSQL_URL=libsql://my-db-my-org.turso.io LIBSQL_AUTH_TOKEN=... go run ./example
+//	go run ./example                                    # an embedded libSQL file
+//	go run ./example -url http://127.0.0.1:8080         # a local sqld
+//	LIBSQL_URL='libsql://my-db-my-org.turso.io?authToken=...' go run ./example
 package main
 
 import (
@@ -12,14 +13,18 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
+	"net/url"
 	"os"
-	"time"
+	"path/filepath"
+	"sort"
+	"strings"
 
-	"github.com/entlibsql/entlibsql/dialect/libsql"
+	_ "github.com/entlibsql/entlibsql/dialect/embedded" // file: URLs: the embedded engine (cgo)
 	"github.com/entlibsql/entlibsql/example/ent"
-	"github.com/entlibsql/entlibsql/example/ent/todo"
+	"github.com/entlibsql/entlibsql/example/ent/post"
+	"github.com/entlibsql/entlibsql/example/ent/tag"
 	"github.com/entlibsql/entlibsql/example/ent/user"
+	libsqlschema "github.com/entlibsql/entlibsql/schema"
 )
 
 func main() {
@@ -31,113 +36,175 @@ func main() {
 
 func run(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("example", flag.ContinueOnError)
-	url := fs.String("url", os.Getenv("LIBSQL_URL"), "database URL (default $LIBSQL_URL)")
-	name := fs.String("user", "ada", "whose todo list to write")
-	debug := fs.Bool("debug", false, "log every request to the server")
+	dsn := fs.String("url", os.Getenv("LIBSQL_URL"), "database URL (default $LIBSQL_URL, else an embedded file in the user cache dir)")
+	name := fs.String("user", "ada", "whose posts to write")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *url == "" {
-		return errors.New("no database URL: pass -url or set LIBSQL_URL (for a local sqld: -url http://127.0.0.1:8080)")
+	if *dsn == "" {
+		file, err := defaultFile()
+		if err != nil {
+			return err
+		}
+		*dsn = "file:" + file
 	}
-	opts := []libsql.Option{}
-	if tok := os.Getenv("LIBSQL_AUTH_TOKEN"); tok != "" {
-		opts = append(opts, libsql.WithAuthToken(tok))
-	}
-	if *debug {
-		opts = append(opts, libsql.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))))
-	}
-	drv, err := libsql.Open(*url, opts...)
+	*dsn = withToken(*dsn, os.Getenv("LIBSQL_AUTH_TOKEN"))
+
+	client, err := ent.Open("libsql", *dsn)
 	if err != nil {
 		return err
 	}
-	client := ent.NewClient(ent.Driver(drv))
 	defer client.Close()
+	fmt.Fprintf(out, "database: %s\n", describe(*dsn))
 
-	if err := client.Schema.Create(ctx); err != nil {
+	// The migration: created on the first run, a no-op afterwards.
+	if err := client.Schema.Create(ctx, libsqlschema.WithLibSQL()); err != nil {
 		return fmt.Errorf("migrating: %w", err)
 	}
-	owner, err := writeTodos(ctx, client, *name)
+	author, err := writePosts(ctx, client, *name)
 	if err != nil {
 		return err
 	}
-	return report(ctx, client, owner, out)
+	return report(ctx, client, author, out)
 }
 
-// writeTodos replaces the user's list in one transaction: either all of
-// it lands or none.
-func writeTodos(ctx context.Context, client *ent.Client, name string) (*ent.User, error) {
+// defaultFile is the embedded database of `go run ./example`.
+func defaultFile() (string, error) {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		dir = os.TempDir()
+	}
+	dir = filepath.Join(dir, "entlibsql-example")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "example.db"), nil
+}
+
+// withToken adds LIBSQL_AUTH_TOKEN to a server URL that has no token.
+func withToken(dsn, token string) string {
+	if token == "" || strings.HasPrefix(dsn, "file:") || strings.Contains(dsn, "authToken=") {
+		return dsn
+	}
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	return dsn + sep + "authToken=" + url.QueryEscape(token)
+}
+
+// describe names the database without its token.
+func describe(dsn string) string {
+	if file, ok := strings.CutPrefix(dsn, "file:"); ok {
+		return "embedded libSQL file " + strings.SplitN(file, "?", 2)[0]
+	}
+	if u, err := url.Parse(dsn); err == nil {
+		return u.Scheme + "://" + u.Host
+	}
+	return "a libSQL server"
+}
+
+var posts = []struct {
+	title string
+	tags  []string
+}{
+	{"Hello, libSQL", []string{"libsql", "go"}},
+	{"ent on Turso", []string{"ent", "go", "turso"}},
+	{"One stream per migration", []string{"ent", "libsql"}},
+}
+
+// writePosts upserts the author and the tags, and replaces the author's
+// posts, in one transaction: all of it lands or none.
+func writePosts(ctx context.Context, client *ent.Client, name string) (int, error) {
 	tx, err := client.Tx(ctx)
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
-	owner, err := tx.User.Query().Where(user.Name(name)).Only(ctx)
-	if ent.IsNotFound(err) {
-		owner, err = tx.User.Create().SetName(name).Save(ctx)
+	fail := func(err error) (int, error) {
+		return 0, errors.Join(err, tx.Rollback())
 	}
+	// Upserts: the author by name, the tags by name.
+	id, err := tx.User.Create().SetName(name).SetEmail(name + "@example.com").
+		OnConflictColumns(user.FieldName).UpdateEmail().ID(ctx)
 	if err != nil {
-		return nil, rollback(tx, err)
+		return fail(err)
 	}
-	if _, err := tx.Todo.Delete().Where(todo.HasOwnerWith(user.ID(owner.ID))).Exec(ctx); err != nil {
-		return nil, rollback(tx, err)
+	var names []string
+	for _, p := range posts {
+		names = append(names, p.tags...)
 	}
-	items := []struct {
-		title    string
-		priority todo.Priority
-		done     bool
-	}{
-		{"read the Hrana spec", todo.PriorityHigh, true},
-		{"point ent at Turso", todo.PriorityHigh, false},
-		{"water the plants", todo.PriorityLow, false},
+	names = unique(names)
+	creates := make([]*ent.TagCreate, len(names))
+	for i, n := range names {
+		creates[i] = tx.Tag.Create().SetName(n)
 	}
-	bulk := make([]*ent.TodoCreate, len(items))
-	for i, it := range items {
-		bulk[i] = tx.Todo.Create().SetTitle(it.title).SetPriority(it.priority).SetOwner(owner)
-		if it.done {
-			bulk[i].SetDoneAt(time.Now())
+	if err := tx.Tag.CreateBulk(creates...).OnConflictColumns(tag.FieldName).Ignore().Exec(ctx); err != nil {
+		return fail(err)
+	}
+	tags, err := tx.Tag.Query().Where(tag.NameIn(names...)).All(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	byName := map[string]*ent.Tag{}
+	for _, t := range tags {
+		byName[t.Name] = t
+	}
+	if _, err := tx.Post.Delete().Where(post.HasAuthorWith(user.ID(id))).Exec(ctx); err != nil {
+		return fail(err)
+	}
+	for _, p := range posts {
+		c := tx.Post.Create().SetTitle(p.title).SetAuthorID(id)
+		for _, n := range p.tags {
+			c.AddTags(byName[n])
+		}
+		if err := c.Exec(ctx); err != nil {
+			return fail(err)
 		}
 	}
-	if _, err := tx.Todo.CreateBulk(bulk...).Save(ctx); err != nil {
-		return nil, rollback(tx, err)
-	}
-	return owner, tx.Commit()
+	return id, tx.Commit()
 }
 
-func rollback(tx *ent.Tx, err error) error {
-	if rerr := tx.Rollback(); rerr != nil {
-		return fmt.Errorf("%w (and rolling back: %v)", err, rerr)
-	}
-	return err
-}
-
-// report prints the list, eager-loaded with its owner, and a count per
-// priority.
-func report(ctx context.Context, client *ent.Client, owner *ent.User, out io.Writer) error {
-	u, err := client.User.Query().Where(user.ID(owner.ID)).
-		WithTodos(func(q *ent.TodoQuery) { q.Order(ent.Asc(todo.FieldID)) }).
-		Only(ctx)
+// report prints the author's posts with their tags (eager loading), and
+// how many of them carry each tag.
+func report(ctx context.Context, client *ent.Client, id int, out io.Writer) error {
+	u, err := client.User.Query().Where(user.ID(id)).
+		WithPosts(func(q *ent.PostQuery) {
+			q.Order(ent.Asc(post.FieldID)).WithTags(func(q *ent.TagQuery) { q.Order(ent.Asc(tag.FieldName)) })
+		}).Only(ctx)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "%s's todos:\n", u.Name)
-	for _, t := range u.Edges.Todos {
-		mark := " "
-		if t.DoneAt != nil {
-			mark = "x"
+	fmt.Fprintf(out, "%s's posts:\n", u.Name)
+	count := map[string]int{}
+	for _, p := range u.Edges.Posts {
+		var names []string
+		for _, t := range p.Edges.Tags {
+			names = append(names, t.Name)
+			count[t.Name]++
 		}
-		fmt.Fprintf(out, "  [%s] %-22s %s\n", mark, t.Title, t.Priority)
+		fmt.Fprintf(out, "  %-26s %s\n", p.Title, strings.Join(names, ", "))
 	}
-	var counts []struct {
-		Priority todo.Priority `json:"priority"`
-		Count    int           `json:"count"`
+	var names []string
+	for n := range count {
+		names = append(names, n)
 	}
-	err = client.Todo.Query().Where(todo.HasOwnerWith(user.ID(u.ID))).
-		GroupBy(todo.FieldPriority).Aggregate(ent.Count()).Scan(ctx, &counts)
-	if err != nil {
-		return err
+	sort.Strings(names)
+	fmt.Fprint(out, "tags:")
+	for _, n := range names {
+		fmt.Fprintf(out, " %s %d", n, count[n])
 	}
-	for _, c := range counts {
-		fmt.Fprintf(out, "%s: %d\n", c.Priority, c.Count)
-	}
+	fmt.Fprintln(out)
 	return nil
+}
+
+func unique(s []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, v := range s {
+		if !seen[v] {
+			seen[v] = true
+			out = append(out, v)
+		}
+	}
+	return out
 }

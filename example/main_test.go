@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -11,34 +12,49 @@ import (
 
 func TestMain(m *testing.M) { sqldtest.Main(m) }
 
-// The example runs twice on the same database and prints the same list:
-// the migration is idempotent and the transaction replaces the list.
-func TestRun(t *testing.T) {
-	if tok := sqldtest.AuthToken(); tok != "" {
-		t.Setenv("LIBSQL_AUTH_TOKEN", tok)
-	}
-	want := `grace's todos:
-  [x] read the Hrana spec    high
-  [ ] point ent at Turso     high
-  [ ] water the plants       low
-high: 2
-low: 1
+const want = `grace's posts:
+  Hello, libSQL              go, libsql
+  ent on Turso               ent, go, turso
+  One stream per migration   ent, libsql
+tags: ent 2 go 2 libsql 2 turso 1
 `
+
+// runTwice runs the example twice on the same database: the migration is
+// idempotent and the transaction replaces the posts, so both runs print
+// the same.
+func runTwice(t *testing.T, args ...string) {
+	t.Helper()
 	for i := 0; i < 2; i++ {
 		var out bytes.Buffer
-		if err := run(context.Background(), []string{"-url", sqldtest.URL(), "-user", "grace"}, &out); err != nil {
+		if err := run(context.Background(), append(args, "-user", "grace"), &out); err != nil {
 			t.Fatal(err)
 		}
-		if out.String() != want {
+		_, body, _ := strings.Cut(out.String(), "\n") // after the "database:" line
+		if body != want {
 			t.Fatalf("run %d printed:\n%s\nwant:\n%s", i+1, out.String(), want)
 		}
 	}
 }
 
-func TestRunWithoutURL(t *testing.T) {
+// The README's first command, on the embedded default engine.
+func TestRunEmbedded(t *testing.T) {
 	t.Setenv("LIBSQL_URL", "")
-	err := run(context.Background(), nil, &bytes.Buffer{})
-	if err == nil || !strings.Contains(err.Error(), "LIBSQL_URL") {
-		t.Fatalf("want an error naming LIBSQL_URL, got %v", err)
+	t.Setenv("XDG_CACHE_HOME", t.TempDir()) // where the default file goes
+	t.Setenv("HOME", t.TempDir())
+	runTwice(t)
+}
+
+func TestRunFile(t *testing.T) {
+	runTwice(t, "-url", "file:"+filepath.Join(t.TempDir(), "app.db"))
+}
+
+func TestRunAgainstSqld(t *testing.T) {
+	t.Setenv("LIBSQL_AUTH_TOKEN", sqldtest.AuthToken())
+	runTwice(t, "-url", sqldtest.URL())
+}
+
+func TestDescribeHidesToken(t *testing.T) {
+	if d := describe("libsql://db.example.com?authToken=SECRET"); strings.Contains(d, "SECRET") || d != "libsql://db.example.com" {
+		t.Fatalf("describe: %q", d)
 	}
 }

@@ -12,7 +12,8 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
-	"github.com/entlibsql/entlibsql/example/ent/todo"
+	"github.com/entlibsql/entlibsql/example/ent/post"
+	"github.com/entlibsql/entlibsql/example/ent/tag"
 	"github.com/entlibsql/entlibsql/example/ent/user"
 )
 
@@ -74,7 +75,8 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
-			todo.Table: todo.ValidColumn,
+			post.Table: post.ValidColumn,
+			tag.Table:  tag.ValidColumn,
 			user.Table: user.ValidColumn,
 		})
 	})

@@ -5,8 +5,9 @@ package ent
 import (
 	"time"
 
+	"github.com/entlibsql/entlibsql/example/ent/post"
 	"github.com/entlibsql/entlibsql/example/ent/schema"
-	"github.com/entlibsql/entlibsql/example/ent/todo"
+	"github.com/entlibsql/entlibsql/example/ent/tag"
 	"github.com/entlibsql/entlibsql/example/ent/user"
 )
 
@@ -14,16 +15,26 @@ import (
 // (default values, validators, hooks and policies) and stitches it
 // to their package variables.
 func init() {
-	todoFields := schema.Todo{}.Fields()
-	_ = todoFields
-	// todoDescTitle is the schema descriptor for title field.
-	todoDescTitle := todoFields[0].Descriptor()
-	// todo.TitleValidator is a validator for the "title" field. It is called by the builders before save.
-	todo.TitleValidator = todoDescTitle.Validators[0].(func(string) error)
-	// todoDescCreatedAt is the schema descriptor for created_at field.
-	todoDescCreatedAt := todoFields[2].Descriptor()
-	// todo.DefaultCreatedAt holds the default value on creation for the created_at field.
-	todo.DefaultCreatedAt = todoDescCreatedAt.Default.(func() time.Time)
+	postFields := schema.Post{}.Fields()
+	_ = postFields
+	// postDescTitle is the schema descriptor for title field.
+	postDescTitle := postFields[0].Descriptor()
+	// post.TitleValidator is a validator for the "title" field. It is called by the builders before save.
+	post.TitleValidator = postDescTitle.Validators[0].(func(string) error)
+	// postDescLikes is the schema descriptor for likes field.
+	postDescLikes := postFields[1].Descriptor()
+	// post.DefaultLikes holds the default value on creation for the likes field.
+	post.DefaultLikes = postDescLikes.Default.(int)
+	// postDescCreatedAt is the schema descriptor for created_at field.
+	postDescCreatedAt := postFields[2].Descriptor()
+	// post.DefaultCreatedAt holds the default value on creation for the created_at field.
+	post.DefaultCreatedAt = postDescCreatedAt.Default.(func() time.Time)
+	tagFields := schema.Tag{}.Fields()
+	_ = tagFields
+	// tagDescName is the schema descriptor for name field.
+	tagDescName := tagFields[0].Descriptor()
+	// tag.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	tag.NameValidator = tagDescName.Validators[0].(func(string) error)
 	userFields := schema.User{}.Fields()
 	_ = userFields
 	// userDescName is the schema descriptor for name field.

@@ -7,7 +7,7 @@ import (
 	"entgo.io/ent/schema/field"
 )
 
-// User owns todos.
+// User writes posts.
 type User struct {
 	ent.Schema
 }
@@ -15,12 +15,13 @@ type User struct {
 func (User) Fields() []ent.Field {
 	return []ent.Field{
 		field.String("name").Unique().NotEmpty(),
+		field.String("email").Optional(),
 	}
 }
 
 func (User) Edges() []ent.Edge {
 	return []ent.Edge{
-		// Deleting a user deletes their todos, in the database.
-		edge.To("todos", Todo.Type).Annotations(entsql.OnDelete(entsql.Cascade)),
+		// Deleting a user deletes their posts, in the database.
+		edge.To("posts", Post.Type).Annotations(entsql.OnDelete(entsql.Cascade)),
 	}
 }

@@ -8,30 +8,30 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
+	"github.com/entlibsql/entlibsql/example/ent/post"
 	"github.com/entlibsql/entlibsql/example/ent/predicate"
-	"github.com/entlibsql/entlibsql/example/ent/todo"
 )
 
-// TodoDelete is the builder for deleting a Todo entity.
-type TodoDelete struct {
+// PostDelete is the builder for deleting a Post entity.
+type PostDelete struct {
 	config
 	hooks    []Hook
-	mutation *TodoMutation
+	mutation *PostMutation
 }
 
-// Where appends a list predicates to the TodoDelete builder.
-func (_d *TodoDelete) Where(ps ...predicate.Todo) *TodoDelete {
+// Where appends a list predicates to the PostDelete builder.
+func (_d *PostDelete) Where(ps ...predicate.Post) *PostDelete {
 	_d.mutation.Where(ps...)
 	return _d
 }
 
 // Exec executes the deletion query and returns how many vertices were deleted.
-func (_d *TodoDelete) Exec(ctx context.Context) (int, error) {
+func (_d *PostDelete) Exec(ctx context.Context) (int, error) {
 	return withHooks(ctx, _d.sqlExec, _d.mutation, _d.hooks)
 }
 
 // ExecX is like Exec, but panics if an error occurs.
-func (_d *TodoDelete) ExecX(ctx context.Context) int {
+func (_d *PostDelete) ExecX(ctx context.Context) int {
 	n, err := _d.Exec(ctx)
 	if err != nil {
 		panic(err)
@@ -39,8 +39,8 @@ func (_d *TodoDelete) ExecX(ctx context.Context) int {
 	return n
 }
 
-func (_d *TodoDelete) sqlExec(ctx context.Context) (int, error) {
-	_spec := sqlgraph.NewDeleteSpec(todo.Table, sqlgraph.NewFieldSpec(todo.FieldID, field.TypeInt))
+func (_d *PostDelete) sqlExec(ctx context.Context) (int, error) {
+	_spec := sqlgraph.NewDeleteSpec(post.Table, sqlgraph.NewFieldSpec(post.FieldID, field.TypeInt))
 	if ps := _d.mutation.predicates; len(ps) > 0 {
 		_spec.Predicate = func(selector *sql.Selector) {
 			for i := range ps {
@@ -56,32 +56,32 @@ func (_d *TodoDelete) sqlExec(ctx context.Context) (int, error) {
 	return affected, err
 }
 
-// TodoDeleteOne is the builder for deleting a single Todo entity.
-type TodoDeleteOne struct {
-	_d *TodoDelete
+// PostDeleteOne is the builder for deleting a single Post entity.
+type PostDeleteOne struct {
+	_d *PostDelete
 }
 
-// Where appends a list predicates to the TodoDelete builder.
-func (_d *TodoDeleteOne) Where(ps ...predicate.Todo) *TodoDeleteOne {
+// Where appends a list predicates to the PostDelete builder.
+func (_d *PostDeleteOne) Where(ps ...predicate.Post) *PostDeleteOne {
 	_d._d.mutation.Where(ps...)
 	return _d
 }
 
 // Exec executes the deletion query.
-func (_d *TodoDeleteOne) Exec(ctx context.Context) error {
+func (_d *PostDeleteOne) Exec(ctx context.Context) error {
 	n, err := _d._d.Exec(ctx)
 	switch {
 	case err != nil:
 		return err
 	case n == 0:
-		return &NotFoundError{todo.Label}
+		return &NotFoundError{post.Label}
 	default:
 		return nil
 	}
 }
 
 // ExecX is like Exec, but panics if an error occurs.
-func (_d *TodoDeleteOne) ExecX(ctx context.Context) {
+func (_d *PostDeleteOne) ExecX(ctx context.Context) {
 	if err := _d.Exec(ctx); err != nil {
 		panic(err)
 	}

@@ -9,62 +9,71 @@ import (
 
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
-	"github.com/entlibsql/entlibsql/example/ent/todo"
+	"github.com/entlibsql/entlibsql/example/ent/post"
 	"github.com/entlibsql/entlibsql/example/ent/user"
 )
 
-// Todo is the model entity for the Todo schema.
-type Todo struct {
+// Post is the model entity for the Post schema.
+type Post struct {
 	config `json:"-"`
 	// ID of the ent.
 	ID int `json:"id,omitempty"`
 	// Title holds the value of the "title" field.
 	Title string `json:"title,omitempty"`
-	// Priority holds the value of the "priority" field.
-	Priority todo.Priority `json:"priority,omitempty"`
+	// Likes holds the value of the "likes" field.
+	Likes int `json:"likes,omitempty"`
 	// CreatedAt holds the value of the "created_at" field.
 	CreatedAt time.Time `json:"created_at,omitempty"`
-	// DoneAt holds the value of the "done_at" field.
-	DoneAt *time.Time `json:"done_at,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
-	// The values are being populated by the TodoQuery when eager-loading is set.
-	Edges        TodoEdges `json:"edges"`
-	user_todos   *int
+	// The values are being populated by the PostQuery when eager-loading is set.
+	Edges        PostEdges `json:"edges"`
+	user_posts   *int
 	selectValues sql.SelectValues
 }
 
-// TodoEdges holds the relations/edges for other nodes in the graph.
-type TodoEdges struct {
-	// Owner holds the value of the owner edge.
-	Owner *User `json:"owner,omitempty"`
+// PostEdges holds the relations/edges for other nodes in the graph.
+type PostEdges struct {
+	// Author holds the value of the author edge.
+	Author *User `json:"author,omitempty"`
+	// Tags holds the value of the tags edge.
+	Tags []*Tag `json:"tags,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [1]bool
+	loadedTypes [2]bool
 }
 
-// OwnerOrErr returns the Owner value or an error if the edge
+// AuthorOrErr returns the Author value or an error if the edge
 // was not loaded in eager-loading, or loaded but was not found.
-func (e TodoEdges) OwnerOrErr() (*User, error) {
-	if e.Owner != nil {
-		return e.Owner, nil
+func (e PostEdges) AuthorOrErr() (*User, error) {
+	if e.Author != nil {
+		return e.Author, nil
 	} else if e.loadedTypes[0] {
 		return nil, &NotFoundError{label: user.Label}
 	}
-	return nil, &NotLoadedError{edge: "owner"}
+	return nil, &NotLoadedError{edge: "author"}
+}
+
+// TagsOrErr returns the Tags value or an error if the edge
+// was not loaded in eager-loading.
+func (e PostEdges) TagsOrErr() ([]*Tag, error) {
+	if e.loadedTypes[1] {
+		return e.Tags, nil
+	}
+	return nil, &NotLoadedError{edge: "tags"}
 }
 
 // scanValues returns the types for scanning values from sql.Rows.
-func (*Todo) scanValues(columns []string) ([]any, error) {
+func (*Post) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case todo.FieldID:
+		case post.FieldID, post.FieldLikes:
 			values[i] = new(sql.NullInt64)
-		case todo.FieldTitle, todo.FieldPriority:
+		case post.FieldTitle:
 			values[i] = new(sql.NullString)
-		case todo.FieldCreatedAt, todo.FieldDoneAt:
+		case post.FieldCreatedAt:
 			values[i] = new(sql.NullTime)
-		case todo.ForeignKeys[0]: // user_todos
+		case post.ForeignKeys[0]: // user_posts
 			values[i] = new(sql.NullInt64)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -74,50 +83,43 @@ func (*Todo) scanValues(columns []string) ([]any, error) {
 }
 
 // assignValues assigns the values that were returned from sql.Rows (after scanning)
-// to the Todo fields.
-func (_m *Todo) assignValues(columns []string, values []any) error {
+// to the Post fields.
+func (_m *Post) assignValues(columns []string, values []any) error {
 	if m, n := len(values), len(columns); m < n {
 		return fmt.Errorf("mismatch number of scan values: %d != %d", m, n)
 	}
 	for i := range columns {
 		switch columns[i] {
-		case todo.FieldID:
+		case post.FieldID:
 			value, ok := values[i].(*sql.NullInt64)
 			if !ok {
 				return fmt.Errorf("unexpected type %T for field id", value)
 			}
 			_m.ID = int(value.Int64)
-		case todo.FieldTitle:
+		case post.FieldTitle:
 			if value, ok := values[i].(*sql.NullString); !ok {
 				return fmt.Errorf("unexpected type %T for field title", values[i])
 			} else if value.Valid {
 				_m.Title = value.String
 			}
-		case todo.FieldPriority:
-			if value, ok := values[i].(*sql.NullString); !ok {
-				return fmt.Errorf("unexpected type %T for field priority", values[i])
+		case post.FieldLikes:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field likes", values[i])
 			} else if value.Valid {
-				_m.Priority = todo.Priority(value.String)
+				_m.Likes = int(value.Int64)
 			}
-		case todo.FieldCreatedAt:
+		case post.FieldCreatedAt:
 			if value, ok := values[i].(*sql.NullTime); !ok {
 				return fmt.Errorf("unexpected type %T for field created_at", values[i])
 			} else if value.Valid {
 				_m.CreatedAt = value.Time
 			}
-		case todo.FieldDoneAt:
-			if value, ok := values[i].(*sql.NullTime); !ok {
-				return fmt.Errorf("unexpected type %T for field done_at", values[i])
-			} else if value.Valid {
-				_m.DoneAt = new(time.Time)
-				*_m.DoneAt = value.Time
-			}
-		case todo.ForeignKeys[0]:
+		case post.ForeignKeys[0]:
 			if value, ok := values[i].(*sql.NullInt64); !ok {
-				return fmt.Errorf("unexpected type %T for edge-field user_todos", value)
+				return fmt.Errorf("unexpected type %T for edge-field user_posts", value)
 			} else if value.Valid {
-				_m.user_todos = new(int)
-				*_m.user_todos = int(value.Int64)
+				_m.user_posts = new(int)
+				*_m.user_posts = int(value.Int64)
 			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
@@ -126,56 +128,56 @@ func (_m *Todo) assignValues(columns []string, values []any) error {
 	return nil
 }
 
-// Value returns the ent.Value that was dynamically selected and assigned to the Todo.
+// Value returns the ent.Value that was dynamically selected and assigned to the Post.
 // This includes values selected through modifiers, order, etc.
-func (_m *Todo) Value(name string) (ent.Value, error) {
+func (_m *Post) Value(name string) (ent.Value, error) {
 	return _m.selectValues.Get(name)
 }
 
-// QueryOwner queries the "owner" edge of the Todo entity.
-func (_m *Todo) QueryOwner() *UserQuery {
-	return NewTodoClient(_m.config).QueryOwner(_m)
+// QueryAuthor queries the "author" edge of the Post entity.
+func (_m *Post) QueryAuthor() *UserQuery {
+	return NewPostClient(_m.config).QueryAuthor(_m)
 }
 
-// Update returns a builder for updating this Todo.
-// Note that you need to call Todo.Unwrap() before calling this method if this Todo
+// QueryTags queries the "tags" edge of the Post entity.
+func (_m *Post) QueryTags() *TagQuery {
+	return NewPostClient(_m.config).QueryTags(_m)
+}
+
+// Update returns a builder for updating this Post.
+// Note that you need to call Post.Unwrap() before calling this method if this Post
 // was returned from a transaction, and the transaction was committed or rolled back.
-func (_m *Todo) Update() *TodoUpdateOne {
-	return NewTodoClient(_m.config).UpdateOne(_m)
+func (_m *Post) Update() *PostUpdateOne {
+	return NewPostClient(_m.config).UpdateOne(_m)
 }
 
-// Unwrap unwraps the Todo entity that was returned from a transaction after it was closed,
+// Unwrap unwraps the Post entity that was returned from a transaction after it was closed,
 // so that all future queries will be executed through the driver which created the transaction.
-func (_m *Todo) Unwrap() *Todo {
+func (_m *Post) Unwrap() *Post {
 	_tx, ok := _m.config.driver.(*txDriver)
 	if !ok {
-		panic("ent: Todo is not a transactional entity")
+		panic("ent: Post is not a transactional entity")
 	}
 	_m.config.driver = _tx.drv
 	return _m
 }
 
 // String implements the fmt.Stringer.
-func (_m *Todo) String() string {
+func (_m *Post) String() string {
 	var builder strings.Builder
-	builder.WriteString("Todo(")
+	builder.WriteString("Post(")
 	builder.WriteString(fmt.Sprintf("id=%v, ", _m.ID))
 	builder.WriteString("title=")
 	builder.WriteString(_m.Title)
 	builder.WriteString(", ")
-	builder.WriteString("priority=")
-	builder.WriteString(fmt.Sprintf("%v", _m.Priority))
+	builder.WriteString("likes=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Likes))
 	builder.WriteString(", ")
 	builder.WriteString("created_at=")
 	builder.WriteString(_m.CreatedAt.Format(time.ANSIC))
-	builder.WriteString(", ")
-	if v := _m.DoneAt; v != nil {
-		builder.WriteString("done_at=")
-		builder.WriteString(v.Format(time.ANSIC))
-	}
 	builder.WriteByte(')')
 	return builder.String()
 }
 
-// Todos is a parsable slice of Todo.
-type Todos []*Todo
+// Posts is a parsable slice of Post.
+type Posts []*Post

@@ -4,6 +4,7 @@ package ent
 
 import (
 	"context"
+	"database/sql/driver"
 	"fmt"
 	"math"
 
@@ -11,59 +12,58 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
+	"github.com/entlibsql/entlibsql/example/ent/post"
 	"github.com/entlibsql/entlibsql/example/ent/predicate"
-	"github.com/entlibsql/entlibsql/example/ent/todo"
-	"github.com/entlibsql/entlibsql/example/ent/user"
+	"github.com/entlibsql/entlibsql/example/ent/tag"
 )
 
-// TodoQuery is the builder for querying Todo entities.
-type TodoQuery struct {
+// TagQuery is the builder for querying Tag entities.
+type TagQuery struct {
 	config
 	ctx        *QueryContext
-	order      []todo.OrderOption
+	order      []tag.OrderOption
 	inters     []Interceptor
-	predicates []predicate.Todo
-	withOwner  *UserQuery
-	withFKs    bool
+	predicates []predicate.Tag
+	withPosts  *PostQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
 }
 
-// Where adds a new predicate for the TodoQuery builder.
-func (_q *TodoQuery) Where(ps ...predicate.Todo) *TodoQuery {
+// Where adds a new predicate for the TagQuery builder.
+func (_q *TagQuery) Where(ps ...predicate.Tag) *TagQuery {
 	_q.predicates = append(_q.predicates, ps...)
 	return _q
 }
 
 // Limit the number of records to be returned by this query.
-func (_q *TodoQuery) Limit(limit int) *TodoQuery {
+func (_q *TagQuery) Limit(limit int) *TagQuery {
 	_q.ctx.Limit = &limit
 	return _q
 }
 
 // Offset to start from.
-func (_q *TodoQuery) Offset(offset int) *TodoQuery {
+func (_q *TagQuery) Offset(offset int) *TagQuery {
 	_q.ctx.Offset = &offset
 	return _q
 }
 
 // Unique configures the query builder to filter duplicate records on query.
 // By default, unique is set to true, and can be disabled using this method.
-func (_q *TodoQuery) Unique(unique bool) *TodoQuery {
+func (_q *TagQuery) Unique(unique bool) *TagQuery {
 	_q.ctx.Unique = &unique
 	return _q
 }
 
 // Order specifies how the records should be ordered.
-func (_q *TodoQuery) Order(o ...todo.OrderOption) *TodoQuery {
+func (_q *TagQuery) Order(o ...tag.OrderOption) *TagQuery {
 	_q.order = append(_q.order, o...)
 	return _q
 }
 
-// QueryOwner chains the current query on the "owner" edge.
-func (_q *TodoQuery) QueryOwner() *UserQuery {
-	query := (&UserClient{config: _q.config}).Query()
+// QueryPosts chains the current query on the "posts" edge.
+func (_q *TagQuery) QueryPosts() *PostQuery {
+	query := (&PostClient{config: _q.config}).Query()
 	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
 		if err := _q.prepareQuery(ctx); err != nil {
 			return nil, err
@@ -73,9 +73,9 @@ func (_q *TodoQuery) QueryOwner() *UserQuery {
 			return nil, err
 		}
 		step := sqlgraph.NewStep(
-			sqlgraph.From(todo.Table, todo.FieldID, selector),
-			sqlgraph.To(user.Table, user.FieldID),
-			sqlgraph.Edge(sqlgraph.M2O, true, todo.OwnerTable, todo.OwnerColumn),
+			sqlgraph.From(tag.Table, tag.FieldID, selector),
+			sqlgraph.To(post.Table, post.FieldID),
+			sqlgraph.Edge(sqlgraph.M2M, true, tag.PostsTable, tag.PostsPrimaryKey...),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -83,21 +83,21 @@ func (_q *TodoQuery) QueryOwner() *UserQuery {
 	return query
 }
 
-// First returns the first Todo entity from the query.
-// Returns a *NotFoundError when no Todo was found.
-func (_q *TodoQuery) First(ctx context.Context) (*Todo, error) {
+// First returns the first Tag entity from the query.
+// Returns a *NotFoundError when no Tag was found.
+func (_q *TagQuery) First(ctx context.Context) (*Tag, error) {
 	nodes, err := _q.Limit(1).All(setContextOp(ctx, _q.ctx, ent.OpQueryFirst))
 	if err != nil {
 		return nil, err
 	}
 	if len(nodes) == 0 {
-		return nil, &NotFoundError{todo.Label}
+		return nil, &NotFoundError{tag.Label}
 	}
 	return nodes[0], nil
 }
 
 // FirstX is like First, but panics if an error occurs.
-func (_q *TodoQuery) FirstX(ctx context.Context) *Todo {
+func (_q *TagQuery) FirstX(ctx context.Context) *Tag {
 	node, err := _q.First(ctx)
 	if err != nil && !IsNotFound(err) {
 		panic(err)
@@ -105,22 +105,22 @@ func (_q *TodoQuery) FirstX(ctx context.Context) *Todo {
 	return node
 }
 
-// FirstID returns the first Todo ID from the query.
-// Returns a *NotFoundError when no Todo ID was found.
-func (_q *TodoQuery) FirstID(ctx context.Context) (id int, err error) {
+// FirstID returns the first Tag ID from the query.
+// Returns a *NotFoundError when no Tag ID was found.
+func (_q *TagQuery) FirstID(ctx context.Context) (id int, err error) {
 	var ids []int
 	if ids, err = _q.Limit(1).IDs(setContextOp(ctx, _q.ctx, ent.OpQueryFirstID)); err != nil {
 		return
 	}
 	if len(ids) == 0 {
-		err = &NotFoundError{todo.Label}
+		err = &NotFoundError{tag.Label}
 		return
 	}
 	return ids[0], nil
 }
 
 // FirstIDX is like FirstID, but panics if an error occurs.
-func (_q *TodoQuery) FirstIDX(ctx context.Context) int {
+func (_q *TagQuery) FirstIDX(ctx context.Context) int {
 	id, err := _q.FirstID(ctx)
 	if err != nil && !IsNotFound(err) {
 		panic(err)
@@ -128,10 +128,10 @@ func (_q *TodoQuery) FirstIDX(ctx context.Context) int {
 	return id
 }
 
-// Only returns a single Todo entity found by the query, ensuring it only returns one.
-// Returns a *NotSingularError when more than one Todo entity is found.
-// Returns a *NotFoundError when no Todo entities are found.
-func (_q *TodoQuery) Only(ctx context.Context) (*Todo, error) {
+// Only returns a single Tag entity found by the query, ensuring it only returns one.
+// Returns a *NotSingularError when more than one Tag entity is found.
+// Returns a *NotFoundError when no Tag entities are found.
+func (_q *TagQuery) Only(ctx context.Context) (*Tag, error) {
 	nodes, err := _q.Limit(2).All(setContextOp(ctx, _q.ctx, ent.OpQueryOnly))
 	if err != nil {
 		return nil, err
@@ -140,14 +140,14 @@ func (_q *TodoQuery) Only(ctx context.Context) (*Todo, error) {
 	case 1:
 		return nodes[0], nil
 	case 0:
-		return nil, &NotFoundError{todo.Label}
+		return nil, &NotFoundError{tag.Label}
 	default:
-		return nil, &NotSingularError{todo.Label}
+		return nil, &NotSingularError{tag.Label}
 	}
 }
 
 // OnlyX is like Only, but panics if an error occurs.
-func (_q *TodoQuery) OnlyX(ctx context.Context) *Todo {
+func (_q *TagQuery) OnlyX(ctx context.Context) *Tag {
 	node, err := _q.Only(ctx)
 	if err != nil {
 		panic(err)
@@ -155,10 +155,10 @@ func (_q *TodoQuery) OnlyX(ctx context.Context) *Todo {
 	return node
 }
 
-// OnlyID is like Only, but returns the only Todo ID in the query.
-// Returns a *NotSingularError when more than one Todo ID is found.
+// OnlyID is like Only, but returns the only Tag ID in the query.
+// Returns a *NotSingularError when more than one Tag ID is found.
 // Returns a *NotFoundError when no entities are found.
-func (_q *TodoQuery) OnlyID(ctx context.Context) (id int, err error) {
+func (_q *TagQuery) OnlyID(ctx context.Context) (id int, err error) {
 	var ids []int
 	if ids, err = _q.Limit(2).IDs(setContextOp(ctx, _q.ctx, ent.OpQueryOnlyID)); err != nil {
 		return
@@ -167,15 +167,15 @@ func (_q *TodoQuery) OnlyID(ctx context.Context) (id int, err error) {
 	case 1:
 		id = ids[0]
 	case 0:
-		err = &NotFoundError{todo.Label}
+		err = &NotFoundError{tag.Label}
 	default:
-		err = &NotSingularError{todo.Label}
+		err = &NotSingularError{tag.Label}
 	}
 	return
 }
 
 // OnlyIDX is like OnlyID, but panics if an error occurs.
-func (_q *TodoQuery) OnlyIDX(ctx context.Context) int {
+func (_q *TagQuery) OnlyIDX(ctx context.Context) int {
 	id, err := _q.OnlyID(ctx)
 	if err != nil {
 		panic(err)
@@ -183,18 +183,18 @@ func (_q *TodoQuery) OnlyIDX(ctx context.Context) int {
 	return id
 }
 
-// All executes the query and returns a list of Todos.
-func (_q *TodoQuery) All(ctx context.Context) ([]*Todo, error) {
+// All executes the query and returns a list of Tags.
+func (_q *TagQuery) All(ctx context.Context) ([]*Tag, error) {
 	ctx = setContextOp(ctx, _q.ctx, ent.OpQueryAll)
 	if err := _q.prepareQuery(ctx); err != nil {
 		return nil, err
 	}
-	qr := querierAll[[]*Todo, *TodoQuery]()
-	return withInterceptors[[]*Todo](ctx, _q, qr, _q.inters)
+	qr := querierAll[[]*Tag, *TagQuery]()
+	return withInterceptors[[]*Tag](ctx, _q, qr, _q.inters)
 }
 
 // AllX is like All, but panics if an error occurs.
-func (_q *TodoQuery) AllX(ctx context.Context) []*Todo {
+func (_q *TagQuery) AllX(ctx context.Context) []*Tag {
 	nodes, err := _q.All(ctx)
 	if err != nil {
 		panic(err)
@@ -202,20 +202,20 @@ func (_q *TodoQuery) AllX(ctx context.Context) []*Todo {
 	return nodes
 }
 
-// IDs executes the query and returns a list of Todo IDs.
-func (_q *TodoQuery) IDs(ctx context.Context) (ids []int, err error) {
+// IDs executes the query and returns a list of Tag IDs.
+func (_q *TagQuery) IDs(ctx context.Context) (ids []int, err error) {
 	if _q.ctx.Unique == nil && _q.path != nil {
 		_q.Unique(true)
 	}
 	ctx = setContextOp(ctx, _q.ctx, ent.OpQueryIDs)
-	if err = _q.Select(todo.FieldID).Scan(ctx, &ids); err != nil {
+	if err = _q.Select(tag.FieldID).Scan(ctx, &ids); err != nil {
 		return nil, err
 	}
 	return ids, nil
 }
 
 // IDsX is like IDs, but panics if an error occurs.
-func (_q *TodoQuery) IDsX(ctx context.Context) []int {
+func (_q *TagQuery) IDsX(ctx context.Context) []int {
 	ids, err := _q.IDs(ctx)
 	if err != nil {
 		panic(err)
@@ -224,16 +224,16 @@ func (_q *TodoQuery) IDsX(ctx context.Context) []int {
 }
 
 // Count returns the count of the given query.
-func (_q *TodoQuery) Count(ctx context.Context) (int, error) {
+func (_q *TagQuery) Count(ctx context.Context) (int, error) {
 	ctx = setContextOp(ctx, _q.ctx, ent.OpQueryCount)
 	if err := _q.prepareQuery(ctx); err != nil {
 		return 0, err
 	}
-	return withInterceptors[int](ctx, _q, querierCount[*TodoQuery](), _q.inters)
+	return withInterceptors[int](ctx, _q, querierCount[*TagQuery](), _q.inters)
 }
 
 // CountX is like Count, but panics if an error occurs.
-func (_q *TodoQuery) CountX(ctx context.Context) int {
+func (_q *TagQuery) CountX(ctx context.Context) int {
 	count, err := _q.Count(ctx)
 	if err != nil {
 		panic(err)
@@ -242,7 +242,7 @@ func (_q *TodoQuery) CountX(ctx context.Context) int {
 }
 
 // Exist returns true if the query has elements in the graph.
-func (_q *TodoQuery) Exist(ctx context.Context) (bool, error) {
+func (_q *TagQuery) Exist(ctx context.Context) (bool, error) {
 	ctx = setContextOp(ctx, _q.ctx, ent.OpQueryExist)
 	switch _, err := _q.FirstID(ctx); {
 	case IsNotFound(err):
@@ -255,7 +255,7 @@ func (_q *TodoQuery) Exist(ctx context.Context) (bool, error) {
 }
 
 // ExistX is like Exist, but panics if an error occurs.
-func (_q *TodoQuery) ExistX(ctx context.Context) bool {
+func (_q *TagQuery) ExistX(ctx context.Context) bool {
 	exist, err := _q.Exist(ctx)
 	if err != nil {
 		panic(err)
@@ -263,33 +263,33 @@ func (_q *TodoQuery) ExistX(ctx context.Context) bool {
 	return exist
 }
 
-// Clone returns a duplicate of the TodoQuery builder, including all associated steps. It can be
+// Clone returns a duplicate of the TagQuery builder, including all associated steps. It can be
 // used to prepare common query builders and use them differently after the clone is made.
-func (_q *TodoQuery) Clone() *TodoQuery {
+func (_q *TagQuery) Clone() *TagQuery {
 	if _q == nil {
 		return nil
 	}
-	return &TodoQuery{
+	return &TagQuery{
 		config:     _q.config,
 		ctx:        _q.ctx.Clone(),
-		order:      append([]todo.OrderOption{}, _q.order...),
+		order:      append([]tag.OrderOption{}, _q.order...),
 		inters:     append([]Interceptor{}, _q.inters...),
-		predicates: append([]predicate.Todo{}, _q.predicates...),
-		withOwner:  _q.withOwner.Clone(),
+		predicates: append([]predicate.Tag{}, _q.predicates...),
+		withPosts:  _q.withPosts.Clone(),
 		// clone intermediate query.
 		sql:  _q.sql.Clone(),
 		path: _q.path,
 	}
 }
 
-// WithOwner tells the query-builder to eager-load the nodes that are connected to
-// the "owner" edge. The optional arguments are used to configure the query builder of the edge.
-func (_q *TodoQuery) WithOwner(opts ...func(*UserQuery)) *TodoQuery {
-	query := (&UserClient{config: _q.config}).Query()
+// WithPosts tells the query-builder to eager-load the nodes that are connected to
+// the "posts" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *TagQuery) WithPosts(opts ...func(*PostQuery)) *TagQuery {
+	query := (&PostClient{config: _q.config}).Query()
 	for _, opt := range opts {
 		opt(query)
 	}
-	_q.withOwner = query
+	_q.withPosts = query
 	return _q
 }
 
@@ -299,19 +299,19 @@ func (_q *TodoQuery) WithOwner(opts ...func(*UserQuery)) *TodoQuery {
 // Example:
 //
 //	var v []struct {
-//		Title string `json:"title,omitempty"`
+//		Name string `json:"name,omitempty"`
 //		Count int `json:"count,omitempty"`
 //	}
 //
-//	client.Todo.Query().
-//		GroupBy(todo.FieldTitle).
+//	client.Tag.Query().
+//		GroupBy(tag.FieldName).
 //		Aggregate(ent.Count()).
 //		Scan(ctx, &v)
-func (_q *TodoQuery) GroupBy(field string, fields ...string) *TodoGroupBy {
+func (_q *TagQuery) GroupBy(field string, fields ...string) *TagGroupBy {
 	_q.ctx.Fields = append([]string{field}, fields...)
-	grbuild := &TodoGroupBy{build: _q}
+	grbuild := &TagGroupBy{build: _q}
 	grbuild.flds = &_q.ctx.Fields
-	grbuild.label = todo.Label
+	grbuild.label = tag.Label
 	grbuild.scan = grbuild.Scan
 	return grbuild
 }
@@ -322,26 +322,26 @@ func (_q *TodoQuery) GroupBy(field string, fields ...string) *TodoGroupBy {
 // Example:
 //
 //	var v []struct {
-//		Title string `json:"title,omitempty"`
+//		Name string `json:"name,omitempty"`
 //	}
 //
-//	client.Todo.Query().
-//		Select(todo.FieldTitle).
+//	client.Tag.Query().
+//		Select(tag.FieldName).
 //		Scan(ctx, &v)
-func (_q *TodoQuery) Select(fields ...string) *TodoSelect {
+func (_q *TagQuery) Select(fields ...string) *TagSelect {
 	_q.ctx.Fields = append(_q.ctx.Fields, fields...)
-	sbuild := &TodoSelect{TodoQuery: _q}
-	sbuild.label = todo.Label
+	sbuild := &TagSelect{TagQuery: _q}
+	sbuild.label = tag.Label
 	sbuild.flds, sbuild.scan = &_q.ctx.Fields, sbuild.Scan
 	return sbuild
 }
 
-// Aggregate returns a TodoSelect configured with the given aggregations.
-func (_q *TodoQuery) Aggregate(fns ...AggregateFunc) *TodoSelect {
+// Aggregate returns a TagSelect configured with the given aggregations.
+func (_q *TagQuery) Aggregate(fns ...AggregateFunc) *TagSelect {
 	return _q.Select().Aggregate(fns...)
 }
 
-func (_q *TodoQuery) prepareQuery(ctx context.Context) error {
+func (_q *TagQuery) prepareQuery(ctx context.Context) error {
 	for _, inter := range _q.inters {
 		if inter == nil {
 			return fmt.Errorf("ent: uninitialized interceptor (forgotten import ent/runtime?)")
@@ -353,7 +353,7 @@ func (_q *TodoQuery) prepareQuery(ctx context.Context) error {
 		}
 	}
 	for _, f := range _q.ctx.Fields {
-		if !todo.ValidColumn(f) {
+		if !tag.ValidColumn(f) {
 			return &ValidationError{Name: f, err: fmt.Errorf("ent: invalid field %q for query", f)}
 		}
 	}
@@ -367,26 +367,19 @@ func (_q *TodoQuery) prepareQuery(ctx context.Context) error {
 	return nil
 }
 
-func (_q *TodoQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Todo, error) {
+func (_q *TagQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Tag, error) {
 	var (
-		nodes       = []*Todo{}
-		withFKs     = _q.withFKs
+		nodes       = []*Tag{}
 		_spec       = _q.querySpec()
 		loadedTypes = [1]bool{
-			_q.withOwner != nil,
+			_q.withPosts != nil,
 		}
 	)
-	if _q.withOwner != nil {
-		withFKs = true
-	}
-	if withFKs {
-		_spec.Node.Columns = append(_spec.Node.Columns, todo.ForeignKeys...)
-	}
 	_spec.ScanValues = func(columns []string) ([]any, error) {
-		return (*Todo).scanValues(nil, columns)
+		return (*Tag).scanValues(nil, columns)
 	}
 	_spec.Assign = func(columns []string, values []any) error {
-		node := &Todo{config: _q.config}
+		node := &Tag{config: _q.config}
 		nodes = append(nodes, node)
 		node.Edges.loadedTypes = loadedTypes
 		return node.assignValues(columns, values)
@@ -400,49 +393,79 @@ func (_q *TodoQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Todo, e
 	if len(nodes) == 0 {
 		return nodes, nil
 	}
-	if query := _q.withOwner; query != nil {
-		if err := _q.loadOwner(ctx, query, nodes, nil,
-			func(n *Todo, e *User) { n.Edges.Owner = e }); err != nil {
+	if query := _q.withPosts; query != nil {
+		if err := _q.loadPosts(ctx, query, nodes,
+			func(n *Tag) { n.Edges.Posts = []*Post{} },
+			func(n *Tag, e *Post) { n.Edges.Posts = append(n.Edges.Posts, e) }); err != nil {
 			return nil, err
 		}
 	}
 	return nodes, nil
 }
 
-func (_q *TodoQuery) loadOwner(ctx context.Context, query *UserQuery, nodes []*Todo, init func(*Todo), assign func(*Todo, *User)) error {
-	ids := make([]int, 0, len(nodes))
-	nodeids := make(map[int][]*Todo)
-	for i := range nodes {
-		if nodes[i].user_todos == nil {
-			continue
+func (_q *TagQuery) loadPosts(ctx context.Context, query *PostQuery, nodes []*Tag, init func(*Tag), assign func(*Tag, *Post)) error {
+	edgeIDs := make([]driver.Value, len(nodes))
+	byID := make(map[int]*Tag)
+	nids := make(map[int]map[*Tag]struct{})
+	for i, node := range nodes {
+		edgeIDs[i] = node.ID
+		byID[node.ID] = node
+		if init != nil {
+			init(node)
 		}
-		fk := *nodes[i].user_todos
-		if _, ok := nodeids[fk]; !ok {
-			ids = append(ids, fk)
-		}
-		nodeids[fk] = append(nodeids[fk], nodes[i])
 	}
-	if len(ids) == 0 {
-		return nil
+	query.Where(func(s *sql.Selector) {
+		joinT := sql.Table(tag.PostsTable)
+		s.Join(joinT).On(s.C(post.FieldID), joinT.C(tag.PostsPrimaryKey[0]))
+		s.Where(sql.InValues(joinT.C(tag.PostsPrimaryKey[1]), edgeIDs...))
+		columns := s.SelectedColumns()
+		s.Select(joinT.C(tag.PostsPrimaryKey[1]))
+		s.AppendSelect(columns...)
+		s.SetDistinct(false)
+	})
+	if err := query.prepareQuery(ctx); err != nil {
+		return err
 	}
-	query.Where(user.IDIn(ids...))
-	neighbors, err := query.All(ctx)
+	qr := QuerierFunc(func(ctx context.Context, q Query) (Value, error) {
+		return query.sqlAll(ctx, func(_ context.Context, spec *sqlgraph.QuerySpec) {
+			assign := spec.Assign
+			values := spec.ScanValues
+			spec.ScanValues = func(columns []string) ([]any, error) {
+				values, err := values(columns[1:])
+				if err != nil {
+					return nil, err
+				}
+				return append([]any{new(sql.NullInt64)}, values...), nil
+			}
+			spec.Assign = func(columns []string, values []any) error {
+				outValue := int(values[0].(*sql.NullInt64).Int64)
+				inValue := int(values[1].(*sql.NullInt64).Int64)
+				if nids[inValue] == nil {
+					nids[inValue] = map[*Tag]struct{}{byID[outValue]: {}}
+					return assign(columns[1:], values[1:])
+				}
+				nids[inValue][byID[outValue]] = struct{}{}
+				return nil
+			}
+		})
+	})
+	neighbors, err := withInterceptors[[]*Post](ctx, query, qr, query.inters)
 	if err != nil {
 		return err
 	}
 	for _, n := range neighbors {
-		nodes, ok := nodeids[n.ID]
+		nodes, ok := nids[n.ID]
 		if !ok {
-			return fmt.Errorf(`unexpected foreign-key "user_todos" returned %v`, n.ID)
+			return fmt.Errorf(`unexpected "posts" node returned %v`, n.ID)
 		}
-		for i := range nodes {
-			assign(nodes[i], n)
+		for kn := range nodes {
+			assign(kn, n)
 		}
 	}
 	return nil
 }
 
-func (_q *TodoQuery) sqlCount(ctx context.Context) (int, error) {
+func (_q *TagQuery) sqlCount(ctx context.Context) (int, error) {
 	_spec := _q.querySpec()
 	_spec.Node.Columns = _q.ctx.Fields
 	if len(_q.ctx.Fields) > 0 {
@@ -451,8 +474,8 @@ func (_q *TodoQuery) sqlCount(ctx context.Context) (int, error) {
 	return sqlgraph.CountNodes(ctx, _q.driver, _spec)
 }
 
-func (_q *TodoQuery) querySpec() *sqlgraph.QuerySpec {
-	_spec := sqlgraph.NewQuerySpec(todo.Table, todo.Columns, sqlgraph.NewFieldSpec(todo.FieldID, field.TypeInt))
+func (_q *TagQuery) querySpec() *sqlgraph.QuerySpec {
+	_spec := sqlgraph.NewQuerySpec(tag.Table, tag.Columns, sqlgraph.NewFieldSpec(tag.FieldID, field.TypeInt))
 	_spec.From = _q.sql
 	if unique := _q.ctx.Unique; unique != nil {
 		_spec.Unique = *unique
@@ -461,9 +484,9 @@ func (_q *TodoQuery) querySpec() *sqlgraph.QuerySpec {
 	}
 	if fields := _q.ctx.Fields; len(fields) > 0 {
 		_spec.Node.Columns = make([]string, 0, len(fields))
-		_spec.Node.Columns = append(_spec.Node.Columns, todo.FieldID)
+		_spec.Node.Columns = append(_spec.Node.Columns, tag.FieldID)
 		for i := range fields {
-			if fields[i] != todo.FieldID {
+			if fields[i] != tag.FieldID {
 				_spec.Node.Columns = append(_spec.Node.Columns, fields[i])
 			}
 		}
@@ -491,12 +514,12 @@ func (_q *TodoQuery) querySpec() *sqlgraph.QuerySpec {
 	return _spec
 }
 
-func (_q *TodoQuery) sqlQuery(ctx context.Context) *sql.Selector {
+func (_q *TagQuery) sqlQuery(ctx context.Context) *sql.Selector {
 	builder := sql.Dialect(_q.driver.Dialect())
-	t1 := builder.Table(todo.Table)
+	t1 := builder.Table(tag.Table)
 	columns := _q.ctx.Fields
 	if len(columns) == 0 {
-		columns = todo.Columns
+		columns = tag.Columns
 	}
 	selector := builder.Select(t1.Columns(columns...)...).From(t1)
 	if _q.sql != nil {
@@ -523,28 +546,28 @@ func (_q *TodoQuery) sqlQuery(ctx context.Context) *sql.Selector {
 	return selector
 }
 
-// TodoGroupBy is the group-by builder for Todo entities.
-type TodoGroupBy struct {
+// TagGroupBy is the group-by builder for Tag entities.
+type TagGroupBy struct {
 	selector
-	build *TodoQuery
+	build *TagQuery
 }
 
 // Aggregate adds the given aggregation functions to the group-by query.
-func (_g *TodoGroupBy) Aggregate(fns ...AggregateFunc) *TodoGroupBy {
+func (_g *TagGroupBy) Aggregate(fns ...AggregateFunc) *TagGroupBy {
 	_g.fns = append(_g.fns, fns...)
 	return _g
 }
 
 // Scan applies the selector query and scans the result into the given value.
-func (_g *TodoGroupBy) Scan(ctx context.Context, v any) error {
+func (_g *TagGroupBy) Scan(ctx context.Context, v any) error {
 	ctx = setContextOp(ctx, _g.build.ctx, ent.OpQueryGroupBy)
 	if err := _g.build.prepareQuery(ctx); err != nil {
 		return err
 	}
-	return scanWithInterceptors[*TodoQuery, *TodoGroupBy](ctx, _g.build, _g, _g.build.inters, v)
+	return scanWithInterceptors[*TagQuery, *TagGroupBy](ctx, _g.build, _g, _g.build.inters, v)
 }
 
-func (_g *TodoGroupBy) sqlScan(ctx context.Context, root *TodoQuery, v any) error {
+func (_g *TagGroupBy) sqlScan(ctx context.Context, root *TagQuery, v any) error {
 	selector := root.sqlQuery(ctx).Select()
 	aggregation := make([]string, 0, len(_g.fns))
 	for _, fn := range _g.fns {
@@ -571,28 +594,28 @@ func (_g *TodoGroupBy) sqlScan(ctx context.Context, root *TodoQuery, v any) erro
 	return sql.ScanSlice(rows, v)
 }
 
-// TodoSelect is the builder for selecting fields of Todo entities.
-type TodoSelect struct {
-	*TodoQuery
+// TagSelect is the builder for selecting fields of Tag entities.
+type TagSelect struct {
+	*TagQuery
 	selector
 }
 
 // Aggregate adds the given aggregation functions to the selector query.
-func (_s *TodoSelect) Aggregate(fns ...AggregateFunc) *TodoSelect {
+func (_s *TagSelect) Aggregate(fns ...AggregateFunc) *TagSelect {
 	_s.fns = append(_s.fns, fns...)
 	return _s
 }
 
 // Scan applies the selector query and scans the result into the given value.
-func (_s *TodoSelect) Scan(ctx context.Context, v any) error {
+func (_s *TagSelect) Scan(ctx context.Context, v any) error {
 	ctx = setContextOp(ctx, _s.ctx, ent.OpQuerySelect)
 	if err := _s.prepareQuery(ctx); err != nil {
 		return err
 	}
-	return scanWithInterceptors[*TodoQuery, *TodoSelect](ctx, _s.TodoQuery, _s, _s.inters, v)
+	return scanWithInterceptors[*TagQuery, *TagSelect](ctx, _s.TagQuery, _s, _s.inters, v)
 }
 
-func (_s *TodoSelect) sqlScan(ctx context.Context, root *TodoQuery, v any) error {
+func (_s *TagSelect) sqlScan(ctx context.Context, root *TagQuery, v any) error {
 	selector := root.sqlQuery(ctx)
 	aggregation := make([]string, 0, len(_s.fns))
 	for _, fn := range _s.fns {
