@@ -3,11 +3,14 @@ package entc_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 
 	"entgo.io/ent/entc"
@@ -54,9 +57,62 @@ func urlForms(t *testing.T) map[string]string {
 	}
 }
 
+var tlsOnce struct {
+	sync.Once
+	forms map[string]string
+	err   error
+}
+
+// tlsForms spells the server in the TLS URL forms, through a TLS proxy
+// whose certificate the process trusts via SSL_CERT_FILE (read by Go on
+// Linux and the BSDs when it first verifies a certificate, so no test of
+// this package may use TLS before). With an external server they are
+// part of urlForms already.
+func tlsForms(t *testing.T) map[string]string {
+	if sqldtest.External() {
+		return nil
+	}
+	if runtime.GOOS == "darwin" || runtime.GOOS == "windows" {
+		t.Log("the TLS URL forms are not tested here: Go ignores SSL_CERT_FILE on " + runtime.GOOS)
+		return nil
+	}
+	tlsOnce.Do(func() {
+		p, err := sqldtest.NewTLSProxy(sqldtest.URL())
+		if err != nil {
+			tlsOnce.err = err
+			return
+		}
+		file := filepath.Join(os.TempDir(), fmt.Sprintf("entlibsql-test-ca-%d.pem", os.Getpid()))
+		if err := os.WriteFile(file, p.CertPEM(), 0o600); err != nil {
+			tlsOnce.err = err
+			return
+		}
+		os.Setenv("SSL_CERT_FILE", file)
+		host := strings.TrimPrefix(p.URL(), "https://")
+		tlsOnce.forms = map[string]string{
+			"https":                       "https://" + host,
+			"libsql (TLS by default)":     "libsql://" + host,
+			"sqlalchemy form secure=true": "sqlite+libsql://" + host + "/?secure=true",
+		}
+	})
+	if tlsOnce.err != nil {
+		t.Fatal(tlsOnce.err)
+	}
+	return tlsOnce.forms
+}
+
+// allForms is every URL form: plain and TLS.
+func allForms(t *testing.T) map[string]string {
+	forms := urlForms(t)
+	for k, v := range tlsForms(t) {
+		forms[k] = v
+	}
+	return forms
+}
+
 func TestOpenLibSQL(t *testing.T) {
 	ctx := context.Background()
-	for form, dsn := range urlForms(t) {
+	for form, dsn := range allForms(t) {
 		t.Run(form, func(t *testing.T) {
 			c, err := ent.Open("libsql", dsn)
 			if err != nil {
@@ -84,7 +140,7 @@ func TestOpenLibSQL(t *testing.T) {
 }
 
 func TestEnttestOpenLibSQL(t *testing.T) {
-	for form, dsn := range urlForms(t) {
+	for form, dsn := range allForms(t) {
 		t.Run(form, func(t *testing.T) {
 			c := enttest.Open(t, "libsql", dsn) // migrates too
 			defer c.Close()

@@ -2,8 +2,16 @@ package sqldtest
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -40,6 +48,8 @@ type Proxy struct {
 	addr      string
 	srv       *http.Server
 	transport *http.Transport
+	scheme    string // http, or https for NewTLSProxy
+	certPEM   []byte
 
 	requests atomic.Int64
 	delay    atomic.Int64 // a time.Duration
@@ -53,7 +63,26 @@ type Proxy struct {
 
 // NewProxy starts a proxy that forwards every request to target, an
 // http:// or https:// base URL.
-func NewProxy(target string) (*Proxy, error) {
+func NewProxy(target string) (*Proxy, error) { return newProxy(target, nil) }
+
+// NewTLSProxy is NewProxy serving HTTPS, with a certificate for 127.0.0.1
+// and localhost made for it and signed by itself: for tests of the TLS
+// URL forms against sqld, which serves plain HTTP. CertPEM gives the
+// certificate for the client to trust.
+func NewTLSProxy(target string) (*Proxy, error) {
+	cert, pem, err := selfSigned()
+	if err != nil {
+		return nil, err
+	}
+	p, err := newProxy(target, &tls.Config{Certificates: []tls.Certificate{cert}})
+	if err != nil {
+		return nil, err
+	}
+	p.certPEM = pem
+	return p, nil
+}
+
+func newProxy(target string, tlsConfig *tls.Config) (*Proxy, error) {
 	u, err := url.Parse(target)
 	if err != nil {
 		return nil, fmt.Errorf("proxy target: %w", err)
@@ -72,6 +101,7 @@ func NewProxy(target string) (*Proxy, error) {
 		addr:      ln.Addr().String(),
 		transport: t,
 		conns:     map[*trackedConn]struct{}{},
+		scheme:    "http",
 	}
 	rp := &httputil.ReverseProxy{
 		Rewrite:       p.rewrite,
@@ -84,8 +114,50 @@ func NewProxy(target string) (*Proxy, error) {
 		},
 	}
 	p.srv = &http.Server{Handler: p.handler(rp)}
-	go p.srv.Serve(&trackingListener{Listener: ln, p: p})
+	var l net.Listener = &trackingListener{Listener: ln, p: p}
+	if tlsConfig != nil {
+		p.scheme = "https"
+		l = tls.NewListener(l, tlsConfig)
+	}
+	go p.srv.Serve(l)
 	return p, nil
+}
+
+// CertPEM is the certificate of a NewTLSProxy, PEM-encoded; nil for a
+// plain proxy.
+func (p *Proxy) CertPEM() []byte { return p.certPEM }
+
+// selfSigned makes a one-day ECDSA certificate for 127.0.0.1 and
+// localhost, signed by its own key, so it is its own root.
+func selfSigned() (tls.Certificate, []byte, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, nil, err
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(now.UnixNano()),
+		Subject:               pkix.Name{CommonName: "sqldtest proxy"},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.Add(24 * time.Hour),
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+		DNSNames:              []string{"localhost"},
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, nil, err
+	}
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return tls.Certificate{}, nil, err
+	}
+	cert, err := tls.X509KeyPair(certPEM, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}))
+	return cert, certPEM, err
 }
 
 func (p *Proxy) handler(next http.Handler) http.Handler {
@@ -151,8 +223,9 @@ func (p *Proxy) record(method, path string, body []byte) {
 	}
 }
 
-// URL is the proxy's base URL, "http://127.0.0.1:PORT".
-func (p *Proxy) URL() string { return "http://" + p.addr }
+// URL is the proxy's base URL, "http://127.0.0.1:PORT" (https:// for a
+// NewTLSProxy).
+func (p *Proxy) URL() string { return p.scheme + "://" + p.addr }
 
 // Requests is the number of requests forwarded since NewProxy or Reset.
 func (p *Proxy) Requests() int64 { return p.requests.Load() }

@@ -2,6 +2,8 @@ package sqldtest
 
 import (
 	"bufio"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"net"
@@ -14,7 +16,7 @@ import (
 	"time"
 )
 
-func newProxy(t *testing.T, target string) *Proxy {
+func startProxy(t *testing.T, target string) *Proxy {
 	t.Helper()
 	p, err := NewProxy(target)
 	if err != nil {
@@ -25,7 +27,7 @@ func newProxy(t *testing.T, target string) *Proxy {
 }
 
 func TestProxyCountsAndRecords(t *testing.T) {
-	p := newProxy(t, URL())
+	p := startProxy(t, URL())
 	if !strings.HasPrefix(p.URL(), "http://127.0.0.1:") {
 		t.Fatalf("proxy URL %s", p.URL())
 	}
@@ -95,7 +97,7 @@ func postProxy(p *Proxy, body string) (string, error) {
 }
 
 func TestProxyConcurrentAndDelay(t *testing.T) {
-	p := newProxy(t, URL())
+	p := startProxy(t, URL())
 	const workers, each = 8, 5
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
@@ -125,7 +127,7 @@ func TestProxyConcurrentAndDelay(t *testing.T) {
 }
 
 func TestProxyLogIsBounded(t *testing.T) {
-	p := newProxy(t, URL())
+	p := startProxy(t, URL())
 	for i := 0; i < maxRecords+5; i++ {
 		p.record("POST", "/", []byte(strconv.Itoa(i)))
 	}
@@ -156,7 +158,7 @@ func TestProxyStreams(t *testing.T) {
 	}))
 	defer backend.Close()
 	defer close(release)
-	p := newProxy(t, backend.URL)
+	p := startProxy(t, backend.URL)
 	resp, err := http.Get(p.URL() + "/stream")
 	if err != nil {
 		t.Fatal(err)
@@ -210,5 +212,34 @@ func TestProxyWebSocket(t *testing.T) {
 	p.Close()
 	if _, err := conn.Read(make([]byte, 1)); err == nil {
 		t.Fatal("upgraded connection still open after Close")
+	}
+}
+
+// The TLS proxy serves HTTPS with a certificate the client can trust.
+func TestTLSProxy(t *testing.T) {
+	p, err := NewTLSProxy(URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if !strings.HasPrefix(p.URL(), "https://127.0.0.1:") {
+		t.Fatalf("URL %s", p.URL())
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(p.CertPEM()) {
+		t.Fatal("no certificate")
+	}
+	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	resp, err := c.Get(p.URL() + "/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || p.Requests() != 1 {
+		t.Fatalf("status %d, %d requests", resp.StatusCode, p.Requests())
+	}
+	// Untrusted without the certificate.
+	if _, err := http.Get(p.URL() + "/health"); err == nil {
+		t.Fatal("the self-signed certificate was trusted")
 	}
 }
