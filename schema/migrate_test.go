@@ -52,11 +52,7 @@ func TestAlterColumnInsteadOfRebuild(t *testing.T) {
 	drv := openDriver(t)
 	db, ctx := drv.DB(), context.Background()
 	p := prefix(t)
-	v1 := migratetest.NewFamily(p, false)
-	if err := migratetest.Migrate(ctx, drv, v1.Tables()); err != nil {
-		t.Fatal(err)
-	}
-	migratetest.Fill(t, db, v1)
+	v1 := migratetest.Created(t, drv, db, p, false)
 	before := migratetest.Snapshot(t, db, v1.Tables())
 
 	v2 := migratetest.NewFamily(p, true)
@@ -104,11 +100,7 @@ func TestTightenNotNull(t *testing.T) {
 	drv := openDriver(t)
 	db, ctx := drv.DB(), context.Background()
 	p := prefix(t)
-	loose := migratetest.NewFamily(p, true)
-	if err := migratetest.Migrate(ctx, drv, loose.Tables()); err != nil {
-		t.Fatal(err)
-	}
-	migratetest.Fill(t, db, loose)
+	loose := migratetest.Created(t, drv, db, p, true)
 	if _, err := db.ExecContext(ctx, fmt.Sprintf("UPDATE %s SET note = NULL WHERE id <= 3", loose.Parents.Name)); err != nil {
 		t.Fatal(err)
 	}

@@ -30,11 +30,7 @@ func TestFailingMigrationChangesNothing(t *testing.T) {
 	drv := openDriver(t, "")
 	db, ctx := drv.DB(), context.Background()
 	prefix := prefixFor(t)
-	v1 := migratetest.NewFamily(prefix, false)
-	if err := migratetest.Migrate(ctx, drv, v1.Tables()); err != nil {
-		t.Fatal(err)
-	}
-	migratetest.Fill(t, db, v1)
+	v1 := migratetest.Created(t, drv, db, prefix, false)
 	before := migratetest.Snapshot(t, db, v1.Tables())
 
 	// Rebuild the parents (note nullable), then a unique index over
@@ -82,11 +78,7 @@ func TestMigrationTrafficKeepsForeignKeys(t *testing.T) {
 	drv := openDriver(t, "")
 	db, ctx := drv.DB(), context.Background()
 	prefix := prefixFor(t)
-	v1 := migratetest.NewFamily(prefix, false)
-	if err := migratetest.Migrate(ctx, drv, v1.Tables()); err != nil {
-		t.Fatal(err)
-	}
-	migratetest.Fill(t, db, v1)
+	v1 := migratetest.Created(t, drv, db, prefix, false)
 
 	done := make(chan error, 1)
 	go func() { done <- migratetest.Migrate(ctx, drv, migratetest.NewFamily(prefix, true).Tables()) }()
@@ -201,11 +193,7 @@ func TestMigrationToleratesOldViolations(t *testing.T) {
 	drv := openDriver(t, "")
 	db, ctx := drv.DB(), context.Background()
 	prefix := prefixFor(t)
-	v1 := migratetest.NewFamily(prefix, false)
-	if err := migratetest.Migrate(ctx, drv, v1.Tables()); err != nil {
-		t.Fatal(err)
-	}
-	migratetest.Fill(t, db, v1)
+	v1 := migratetest.Created(t, drv, db, prefix, false)
 	conn := stickyConn(t, drv) // foreign keys off on this one
 	if _, err := conn.ExecContext(ctx, fmt.Sprintf("INSERT INTO %s (id, label, parent_id) VALUES (9999, 'old orphan', 777777)", v1.Children.Name)); err != nil {
 		t.Fatal(err)

@@ -80,6 +80,17 @@ func Migrate(ctx context.Context, drv dialect.Driver, tables []*entschema.Table,
 	return m.Create(ctx, tables...)
 }
 
+// Created migrates a new family to the database and fills it.
+func Created(t testing.TB, drv dialect.Driver, db *sql.DB, prefix string, noteNullable bool) Family {
+	t.Helper()
+	f := NewFamily(prefix, noteNullable)
+	if err := Migrate(context.Background(), drv, f.Tables()); err != nil {
+		t.Fatalf("creating the tables: %v", err)
+	}
+	Fill(t, db, f)
+	return f
+}
+
 // Sizes of the family's data.
 const (
 	NumParents  = 50
@@ -165,11 +176,7 @@ func Count(t testing.TB, db *sql.DB, table string) int {
 // value must survive, and the foreign keys must still act afterwards.
 func RebuildKeepsRows(t *testing.T, drv dialect.Driver, db *sql.DB, prefix string) {
 	ctx := context.Background()
-	v1 := NewFamily(prefix, false)
-	if err := Migrate(ctx, drv, v1.Tables()); err != nil {
-		t.Fatalf("creating the tables: %v", err)
-	}
-	Fill(t, db, v1)
+	v1 := Created(t, drv, db, prefix, false)
 	rowsOf := func(f Family) string {
 		// The rows alone: the parent table's schema text changes.
 		var b strings.Builder
