@@ -36,6 +36,7 @@ type Client struct {
 	log       *slog.Logger
 	v2        atomic.Bool // the server lacks /v3/pipeline
 	streamIDs atomic.Uint64
+	replIndex atomic.Uint64 // see replication.go
 }
 
 // NewClient checks cfg and returns a client. It does not contact the server.

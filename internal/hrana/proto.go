@@ -14,6 +14,9 @@ type Stmt struct {
 	// SkipRows asks the server not to send rows back (want_rows: false),
 	// for statements run only for their effect.
 	SkipRows bool
+	// ReplicationIndex, when not 0, makes a replica wait until it has
+	// applied that index of the primary before running the statement.
+	ReplicationIndex uint64
 }
 
 // NamedArg is an argument bound by name. The name may carry its prefix
@@ -54,6 +57,8 @@ func (r Request) Kind() string { return r.kind }
 // Batch is a list of statements run in order, each subject to its condition.
 type Batch struct {
 	Steps []BatchStep
+	// ReplicationIndex is as in Stmt, for the whole batch.
+	ReplicationIndex uint64
 }
 
 // BatchStep is one statement of a batch; a nil Condition always runs.
@@ -186,7 +191,17 @@ func appendStmt(b []byte, s *Stmt) ([]byte, error) {
 	if s.SkipRows {
 		b = append(b, `,"want_rows":false`...)
 	}
-	return append(b, '}'), nil
+	return appendReplicationIndex(b, s.ReplicationIndex), nil
+}
+
+// appendReplicationIndex ends an object with its replication_index, a
+// JSON number as sqld reads it.
+func appendReplicationIndex(b []byte, idx uint64) []byte {
+	if idx > 0 {
+		b = append(b, `,"replication_index":`...)
+		b = strconv.AppendUint(b, idx, 10)
+	}
+	return append(b, '}')
 }
 
 func appendBatch(b []byte, bt *Batch) ([]byte, error) {
@@ -209,7 +224,7 @@ func appendBatch(b []byte, bt *Batch) ([]byte, error) {
 		}
 		b = append(b, '}')
 	}
-	return append(b, "]}"...), nil
+	return appendReplicationIndex(append(b, ']'), bt.ReplicationIndex), nil
 }
 
 func appendCond(b []byte, c *Cond) []byte {
@@ -254,8 +269,9 @@ type StmtResult struct {
 // BatchResult holds, per step, either a result or an error; both are nil
 // for a step whose condition was false.
 type BatchResult struct {
-	StepResults []*StmtResult `json:"step_results"`
-	StepErrors  []*Error      `json:"step_errors"`
+	StepResults      []*StmtResult `json:"step_results"`
+	StepErrors       []*Error      `json:"step_errors"`
+	ReplicationIndex OptInt        `json:"-"` // decoded by wireResponse
 }
 
 // Response is the successful answer to one Request. Result is set for
@@ -274,6 +290,9 @@ type wireResponse struct {
 	Result *struct {
 		StmtResult
 		BatchResult
+		// Both results carry it; decoded here, then copied to the one
+		// that answers.
+		ReplicationIndex OptInt `json:"replication_index"`
 	} `json:"result"`
 	IsAutocommit bool `json:"is_autocommit"`
 }
@@ -312,8 +331,10 @@ func decodePipeline(body []byte, reqs []Request) (*pipelineResponse, []Result, e
 				switch resp.Type {
 				case "execute":
 					resp.Result = &r.StmtResult
+					resp.Result.ReplicationIndex = r.ReplicationIndex
 				case "batch":
 					resp.Batch = &r.BatchResult
+					resp.Batch.ReplicationIndex = r.ReplicationIndex
 				}
 			}
 			if (resp.Type == "execute" && resp.Result == nil) || (resp.Type == "batch" && resp.Batch == nil) {

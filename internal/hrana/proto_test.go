@@ -137,3 +137,31 @@ func FuzzDecodePipeline(f *testing.F) {
 		}
 	})
 }
+
+func TestAppendReplicationIndex(t *testing.T) {
+	b, err := appendPipeline(nil, "", []Request{
+		Execute(Stmt{SQL: "SELECT 1", ReplicationIndex: 42}),
+		ExecuteBatch(Batch{Steps: []BatchStep{{Stmt: Stmt{SQL: "SELECT 2"}}}, ReplicationIndex: 7}),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"baton":null,"requests":[{"type":"execute","stmt":{"sql":"SELECT 1","replication_index":42}},` +
+		`{"type":"batch","batch":{"steps":[{"stmt":{"sql":"SELECT 2"}}],"replication_index":7}}]}`
+	if string(b) != want {
+		t.Fatalf("got  %s\nwant %s", b, want)
+	}
+	_, res, err := decodePipeline([]byte(`{"baton":null,"base_url":null,"results":[`+
+		`{"type":"ok","response":{"type":"execute","result":{"cols":[],"rows":[],"affected_row_count":0,"last_insert_rowid":null,"replication_index":"9"}}},`+
+		`{"type":"ok","response":{"type":"batch","result":{"step_results":[],"step_errors":[],"replication_index":"11"}}}]}`),
+		[]Request{Execute(Stmt{SQL: "x"}), ExecuteBatch(Batch{})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res[0].Response.Result.ReplicationIndex; got != (OptInt{9, true}) {
+		t.Fatalf("execute replication index %v", got)
+	}
+	if got := res[1].Response.Batch.ReplicationIndex; got != (OptInt{11, true}) {
+		t.Fatalf("batch replication index %v", got)
+	}
+}

@@ -51,7 +51,7 @@ func (s *Stream) Reset() {
 // malformed answer); after it the server stream is gone or unknown and the
 // handle is reset. Errors of single requests are in the Results.
 func (s *Stream) Pipeline(ctx context.Context, reqs ...Request) ([]Result, error) {
-	body, err := appendPipeline(make([]byte, 0, 256), s.baton, reqs)
+	body, err := appendPipeline(make([]byte, 0, 256), s.baton, s.c.withReplicationIndex(reqs))
 	if err != nil {
 		return nil, &EncodeError{Err: err} // nothing sent, stream untouched
 	}
@@ -62,6 +62,7 @@ func (s *Stream) Pipeline(ctx context.Context, reqs ...Request) ([]Result, error
 		s.Reset()
 		return nil, err
 	}
+	s.c.observeResults(results)
 	s.baton, s.baseURL = "", ""
 	if pr.Baton != nil {
 		s.baton = *pr.Baton
