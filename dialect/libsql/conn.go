@@ -164,7 +164,7 @@ func (c *conn) pipeline(ctx context.Context, keep bool, reqs ...hrana.Request) (
 	}
 	var te *hrana.TransportError
 	if !held && errors.As(err, &te) && te.NotSent {
-		return nil, driver.ErrBadConn
+		return nil, &badConnError{cause: mapError(err)}
 	}
 	lost := hrana.IsStreamLost(err)
 	if ctxErr := ctx.Err(); ctxErr != nil {

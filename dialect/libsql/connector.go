@@ -42,6 +42,8 @@ func NewConnector(dsn string, opts ...Option) (*Connector, error) {
 	client, err := hrana.NewClient(hrana.Config{
 		URL:        cfg.URL,
 		AuthToken:  cfg.AuthToken,
+		TokenFunc:  cfg.AuthTokenFunc,
+		TLSConfig:  cfg.TLSConfig,
 		HTTPClient: cfg.HTTPClient,
 		Logger:     cfg.Logger,
 	})

@@ -1,6 +1,8 @@
 package libsql
 
 import (
+	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,8 +19,15 @@ type Config struct {
 	URL string
 	// AuthToken is the bearer token (a Turso database token or a JWT).
 	AuthToken string
+	// AuthTokenFunc, when set, supplies the token for every request, for
+	// tokens that rotate; it replaces AuthToken.
+	AuthTokenFunc func(context.Context) (string, error)
 	// Logger, when set, receives a debug record for every request.
 	Logger *slog.Logger
+	// TLSConfig configures TLS (custom roots, client certificates); by
+	// default the system roots verify the server (SSL_CERT_FILE is honoured
+	// where Go honours it).
+	TLSConfig *tls.Config
 	// HTTPClient replaces the driver's own keep-alive transport.
 	HTTPClient *http.Client
 }

@@ -92,3 +92,14 @@ func IsConstraintError(err error) bool {
 	var e *Error
 	return errors.As(err, &e) && strings.HasPrefix(e.Code, "SQLITE_CONSTRAINT")
 }
+
+// badConnError is driver.ErrBadConn, so that database/sql retries on
+// another connection, carrying why the request could not be sent: after
+// its last retry database/sql returns it as it is, and the user reads the
+// cause (a refused connection, a certificate, the token function) rather
+// than "driver: bad connection".
+type badConnError struct{ cause error }
+
+func (e *badConnError) Error() string        { return e.cause.Error() }
+func (e *badConnError) Unwrap() error        { return e.cause }
+func (e *badConnError) Is(target error) bool { return target == driver.ErrBadConn }

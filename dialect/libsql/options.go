@@ -1,6 +1,8 @@
 package libsql
 
 import (
+	"context"
+	"crypto/tls"
 	"log/slog"
 	"net/http"
 )
@@ -26,4 +28,18 @@ func WithLogger(l *slog.Logger) Option {
 // keep-alive transport (for proxies, custom TLS or instrumentation).
 func WithHTTPClient(client *http.Client) Option {
 	return func(c *Config) { c.HTTPClient = client }
+}
+
+// WithAuthTokenFunc supplies the auth token for every request, for tokens
+// that rotate. It replaces a token from the URL or WithAuthToken. Its
+// errors fail the statement; they should not contain the token.
+func WithAuthTokenFunc(f func(context.Context) (string, error)) Option {
+	return func(c *Config) { c.AuthTokenFunc = f }
+}
+
+// WithTLSConfig configures TLS: custom root CAs for a self-hosted sqld
+// behind TLS, client certificates. The server is always verified; a TLS
+// URL never falls back to plain text.
+func WithTLSConfig(cfg *tls.Config) Option {
+	return func(c *Config) { c.TLSConfig = cfg }
 }

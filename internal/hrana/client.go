@@ -1,6 +1,8 @@
 package hrana
 
 import (
+	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,6 +22,13 @@ type Config struct {
 	// AuthToken, when set, is sent as a bearer token. It never appears in
 	// an error or a log line.
 	AuthToken string
+	// TokenFunc, when set, supplies the token for each request instead of
+	// AuthToken, for tokens that rotate. Its errors stop the request.
+	TokenFunc func(context.Context) (string, error)
+	// TLSConfig configures TLS for the client's own transport (custom
+	// roots, client certificates); by default the system roots verify the
+	// server. Ignored with HTTPClient.
+	TLSConfig *tls.Config
 	// HTTPClient replaces the client's own keep-alive transport.
 	HTTPClient *http.Client
 	// Logger receives one debug record per request.
@@ -31,6 +40,7 @@ type Config struct {
 type Client struct {
 	base      string // base URL without trailing slash
 	token     string
+	tokenFunc func(context.Context) (string, error)
 	http      *http.Client
 	transport *http.Transport // ours, when we made it; closed with the client
 	log       *slog.Logger
@@ -46,13 +56,17 @@ func NewClient(cfg Config) (*Client, error) {
 		return nil, errors.New("hrana: the base URL must be an absolute http:// or https:// URL")
 	}
 	c := &Client{
-		base:  strings.TrimSuffix(u.Scheme+"://"+u.Host+u.EscapedPath(), "/"),
-		token: cfg.AuthToken,
-		http:  cfg.HTTPClient,
-		log:   cfg.Logger,
+		base:      strings.TrimSuffix(u.Scheme+"://"+u.Host+u.EscapedPath(), "/"),
+		token:     cfg.AuthToken,
+		tokenFunc: cfg.TokenFunc,
+		http:      cfg.HTTPClient,
+		log:       cfg.Logger,
 	}
 	if c.http == nil {
 		c.transport = newTransport()
+		if cfg.TLSConfig != nil {
+			c.transport.TLSClientConfig = cfg.TLSConfig.Clone()
+		}
 		c.http = &http.Client{Transport: c.transport}
 	}
 	return c, nil

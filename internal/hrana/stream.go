@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -109,8 +110,14 @@ func (s *Stream) post(ctx context.Context, url string, body []byte) ([]byte, int
 		return nil, 0, &TransportError{Err: errors.New("cannot build request"), NotSent: true}
 	}
 	req.Header.Set("Content-Type", "application/json")
-	if s.c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+s.c.token)
+	token := s.c.token
+	if s.c.tokenFunc != nil {
+		if token, err = s.c.tokenFunc(ctx); err != nil {
+			return nil, 0, &TransportError{Err: fmt.Errorf("getting the auth token: %w", err), NotSent: true}
+		}
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	resp, err := s.c.http.Do(req)
 	if err != nil {
