@@ -68,9 +68,11 @@ func TestJWTAuth(t *testing.T) {
 	srv, key := jwtServer(t)
 	good := key.Token(map[string]any{"a": "rw"})
 
-	t.Run("good token", func(t *testing.T) {
-		crudThrough(t, openDriver(t, srv.URL()+"?authToken="+good))
-	})
+	for _, base := range []string{srv.URL(), wsURL(srv.URL())} {
+		t.Run("good token "+base[:strings.Index(base, ":")], func(t *testing.T) {
+			crudThrough(t, openDriver(t, base+"?authToken="+good))
+		})
+	}
 	other, err := sqldtest.NewJWTKey(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -81,23 +83,14 @@ func TestJWTAuth(t *testing.T) {
 		"expired": key.Token(map[string]any{"a": "rw", "exp": time.Now().Add(-time.Hour).Unix()}),
 	}
 	for name, tok := range bad {
-		t.Run(name+" token", func(t *testing.T) {
-			drv, err := libsql.Open(srv.URL(), libsql.WithAuthToken(tok))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer drv.Close()
-			_, err = drv.DB().ExecContext(context.Background(), "SELECT 1")
-			var le *libsql.Error
-			if err == nil || !strings.Contains(err.Error(), "authentication failed") || !errors.As(err, &le) || le.HTTPStatus != 401 {
-				t.Fatalf("want an authentication error (401), got %v", err)
-			}
-			if tok != "" && strings.Contains(err.Error(), tok) {
-				t.Fatal("the error contains the token")
-			}
-		})
+		for _, base := range []string{srv.URL(), wsURL(srv.URL())} {
+			t.Run(name+" token "+base[:strings.Index(base, ":")], func(t *testing.T) {
+				badToken(t, base, tok)
+			})
+		}
 	}
 	t.Run("rotating token", func(t *testing.T) {
+
 		var calls atomic.Int64
 		drv := openDriver(t, srv.URL(), libsql.WithAuthTokenFunc(func(context.Context) (string, error) {
 			calls.Add(1)
@@ -119,6 +112,24 @@ func TestJWTAuth(t *testing.T) {
 	})
 }
 
+// badToken checks that a missing, wrong or expired token fails with an
+// authentication error that does not contain it.
+func badToken(t *testing.T, base, tok string) {
+	drv, err := libsql.Open(base, libsql.WithAuthToken(tok))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer drv.Close()
+	_, err = drv.DB().ExecContext(context.Background(), "SELECT 1")
+	var le *libsql.Error
+	if err == nil || !strings.Contains(err.Error(), "authentication failed") || !errors.As(err, &le) || le.HTTPStatus != 401 {
+		t.Fatalf("want an authentication error (401), got %v", err)
+	}
+	if tok != "" && strings.Contains(err.Error(), tok) {
+		t.Fatal("the error contains the token")
+	}
+}
+
 // Over TLS: a TLS-terminating proxy in front of sqld, its certificate
 // trusted through WithTLSConfig. Without it the certificate is refused:
 // nothing falls back to plain text.
@@ -131,7 +142,7 @@ func TestTLS(t *testing.T) {
 	roots := x509.NewCertPool()
 	roots.AppendCertsFromPEM(p.CertPEM())
 	host := strings.TrimPrefix(p.URL(), "https://")
-	for _, dsn := range []string{"libsql://" + host, "https://" + host, "sqlite+libsql://" + host + "/?secure=true"} {
+	for _, dsn := range []string{"libsql://" + host, "https://" + host, "sqlite+libsql://" + host + "/?secure=true", "wss://" + host} {
 		t.Run(dsn[:strings.Index(dsn, ":")], func(t *testing.T) {
 			crudThrough(t, openDriver(t, dsn, libsql.WithTLSConfig(&tls.Config{RootCAs: roots})))
 			untrusted := openDriver(t, dsn)

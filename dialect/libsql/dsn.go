@@ -42,6 +42,7 @@ var tokenParams = []string{"authToken", "auth_token", "jwt"}
 //	libsql://host[:port]                 HTTPS (add ?tls=0 for plain HTTP)
 //	https://host[:port], http://host[:port]
 //	sqlite+libsql://host[:port]/?secure=true   sqlalchemy-libsql form; plain HTTP unless secure=true
+//	wss://host[:port], ws://host[:port]        Hrana over WebSocket
 //
 // Each takes the auth token as authToken, auth_token or jwt. Errors name
 // the problem but never repeat the URL, which may hold the token.
@@ -54,7 +55,7 @@ func ParseURL(dsn string) (*Config, error) {
 		return nil, urlErr(parseProblem(err))
 	}
 	if u.Scheme == "" {
-		return nil, urlErr("missing scheme (want libsql://, https://, http:// or sqlite+libsql://)")
+		return nil, urlErr("missing scheme (want libsql://, https://, http://, wss://, ws:// or sqlite+libsql://)")
 	}
 	scheme := strings.ToLower(u.Scheme)
 	var useTLS bool
@@ -65,12 +66,14 @@ func ParseURL(dsn string) (*Config, error) {
 		useTLS = true
 	case "http", "sqlite+libsql":
 		useTLS = false
-	case "ws", "wss":
-		return nil, urlErr(scheme + ":// is not supported yet; use libsql://, https:// or http:// (Hrana over HTTP)")
+	case "ws":
+		useTLS = false
+	case "wss":
+		useTLS = true
 	case "file":
 		return nil, urlErr(errEmbedded)
 	default:
-		return nil, urlErr(fmt.Sprintf("unsupported scheme %q (want libsql://, https://, http:// or sqlite+libsql://)", u.Scheme))
+		return nil, urlErr(fmt.Sprintf("unsupported scheme %q (want libsql://, https://, http://, wss://, ws:// or sqlite+libsql://)", u.Scheme))
 	}
 	if u.Opaque != "" || u.Host == "" {
 		return nil, urlErr("missing host")
@@ -104,7 +107,7 @@ func ParseURL(dsn string) (*Config, error) {
 				return nil, urlErr(fmt.Sprintf("parameter %q must be true or false (or 1 or 0)", name))
 			}
 			// http:// and https:// already say it: the parameter may only agree.
-			fixed := scheme == "http" || scheme == "https"
+			fixed := scheme == "http" || scheme == "https" || scheme == "ws" || scheme == "wss"
 			if (fixed || tlsFrom != "") && on != useTLS {
 				if tlsFrom != "" {
 					return nil, urlErr("conflicting parameters tls and secure")
@@ -129,11 +132,14 @@ func ParseURL(dsn string) (*Config, error) {
 		}
 		cfg.AuthToken = tok
 	}
-	httpScheme := "http"
-	if useTLS {
-		httpScheme = "https"
+	transport := "http"
+	if scheme == "ws" || scheme == "wss" {
+		transport = "ws"
 	}
-	cfg.URL = httpScheme + "://" + u.Host + strings.TrimSuffix(u.EscapedPath(), "/")
+	if useTLS {
+		transport += "s"
+	}
+	cfg.URL = transport + "://" + u.Host + strings.TrimSuffix(u.EscapedPath(), "/")
 	return cfg, nil
 }
 

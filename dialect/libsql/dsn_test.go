@@ -3,6 +3,7 @@ package libsql
 import (
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -45,8 +46,11 @@ func TestParseURL(t *testing.T) {
 		{dsn: "libsql://h?authToken=" + tok + "&authToken=" + tok, wantErr: `parameter "authToken" is given more than once`},
 		{dsn: "libsql://h?authtoken=" + tok, wantErr: `unknown parameter "authtoken"`},
 		{dsn: "libsql://h?timeout=5", wantErr: `unknown parameter "timeout"`},
-		{dsn: "ws://h", wantErr: "ws:// is not supported yet"},
-		{dsn: "wss://h?authToken=" + tok, wantErr: "wss:// is not supported yet"},
+		// WebSocket.
+		{dsn: "ws://127.0.0.1:8080", url: "ws://127.0.0.1:8080"},
+		{dsn: "wss://db.turso.io?authToken=" + tok, url: "wss://db.turso.io", token: tok},
+		{dsn: "wss://h?tls=0", wantErr: "conflicts with the wss:// scheme"},
+		{dsn: "ws://h?secure=true", wantErr: "conflicts with the ws:// scheme"},
 		{dsn: "file:local.db", wantErr: "embedded libSQL engine"},
 		{dsn: ":memory:", wantErr: "embedded libSQL engine"},
 		{dsn: "postgres://h", wantErr: `unsupported scheme "postgres"`},
@@ -138,8 +142,8 @@ func FuzzParseURL(f *testing.F) {
 			}
 			return
 		}
-		if !strings.HasPrefix(cfg.URL, "http://") && !strings.HasPrefix(cfg.URL, "https://") {
-			t.Fatalf("parsed to a non-HTTP URL %q", cfg.URL)
+		if u, err := url.Parse(cfg.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "ws" && u.Scheme != "wss") {
+			t.Fatalf("parsed to a URL of no transport %q", cfg.URL)
 		}
 		if strings.Contains(cfg.URL, "?") || (cfg.AuthToken != "" && strings.Contains(cfg.URL, cfg.AuthToken)) {
 			t.Fatalf("URL %q keeps the query or token", cfg.URL)

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -47,13 +48,17 @@ type Client struct {
 	v2        atomic.Bool // the server lacks /v3/pipeline
 	streamIDs atomic.Uint64
 	replIndex atomic.Uint64 // see replication.go
+
+	isWS bool       // Hrana over WebSocket (ws.go) rather than HTTP
+	wsMu sync.Mutex // guards ws
+	ws   *wsSocket
 }
 
 // NewClient checks cfg and returns a client. It does not contact the server.
 func NewClient(cfg Config) (*Client, error) {
 	u, err := url.Parse(cfg.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, errors.New("hrana: the base URL must be an absolute http:// or https:// URL")
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "ws" && u.Scheme != "wss") {
+		return nil, errors.New("hrana: the base URL must be an absolute http://, https://, ws:// or wss:// URL")
 	}
 	c := &Client{
 		base:      strings.TrimSuffix(u.Scheme+"://"+u.Host+u.EscapedPath(), "/"),
@@ -61,6 +66,7 @@ func NewClient(cfg Config) (*Client, error) {
 		tokenFunc: cfg.TokenFunc,
 		http:      cfg.HTTPClient,
 		log:       cfg.Logger,
+		isWS:      u.Scheme == "ws" || u.Scheme == "wss",
 	}
 	if c.http == nil {
 		c.transport = newTransport()
@@ -93,6 +99,7 @@ func newTransport() *http.Transport {
 
 // Close releases idle connections of the client's own transport.
 func (c *Client) Close() {
+	c.closeSocket()
 	if c.transport != nil {
 		c.transport.CloseIdleConnections()
 	}

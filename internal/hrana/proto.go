@@ -323,22 +323,9 @@ func decodePipeline(body []byte, reqs []Request) (*pipelineResponse, []Result, e
 	for i, wr := range pr.Results {
 		switch wr.Type {
 		case "ok":
-			if wr.Response == nil || wr.Response.Type != reqs[i].kind {
-				return nil, nil, &ProtocolError{Msg: fmt.Sprintf("result %d does not answer a %q request", i, reqs[i].kind)}
-			}
-			resp := &Response{Type: wr.Response.Type, IsAutocommit: wr.Response.IsAutocommit}
-			if r := wr.Response.Result; r != nil {
-				switch resp.Type {
-				case "execute":
-					resp.Result = &r.StmtResult
-					resp.Result.ReplicationIndex = r.ReplicationIndex
-				case "batch":
-					resp.Batch = &r.BatchResult
-					resp.Batch.ReplicationIndex = r.ReplicationIndex
-				}
-			}
-			if (resp.Type == "execute" && resp.Result == nil) || (resp.Type == "batch" && resp.Batch == nil) {
-				return nil, nil, &ProtocolError{Msg: fmt.Sprintf("%s result %d has no result", resp.Type, i)}
+			resp, err := toResponse(wr.Response, reqs[i].kind, reqs[i].kind)
+			if err != nil {
+				return nil, nil, &ProtocolError{Msg: fmt.Sprintf("result %d: %s", i, err.(*ProtocolError).Msg)}
 			}
 			out[i].Response = resp
 		case "error":
@@ -351,6 +338,29 @@ func decodePipeline(body []byte, reqs []Request) (*pipelineResponse, []Result, e
 		}
 	}
 	return &pr, out, nil
+}
+
+// toResponse checks that w answers a request of kind (whose answer has
+// type wireType) and turns it into a Response.
+func toResponse(w *wireResponse, kind, wireType string) (*Response, error) {
+	if w == nil || w.Type != wireType {
+		return nil, &ProtocolError{Msg: fmt.Sprintf("does not answer a %q request", kind)}
+	}
+	resp := &Response{Type: kind, IsAutocommit: w.IsAutocommit}
+	if r := w.Result; r != nil {
+		switch kind {
+		case "execute":
+			resp.Result = &r.StmtResult
+			resp.Result.ReplicationIndex = r.ReplicationIndex
+		case "batch":
+			resp.Batch = &r.BatchResult
+			resp.Batch.ReplicationIndex = r.ReplicationIndex
+		}
+	}
+	if (kind == "execute" && resp.Result == nil) || (kind == "batch" && resp.Batch == nil) {
+		return nil, &ProtocolError{Msg: kind + " answer without a result"}
+	}
+	return resp, nil
 }
 
 // OptInt is an optional 64-bit integer; JSON carries it as a decimal

@@ -23,6 +23,10 @@ type Stream struct {
 	id      uint64 // local number, for logs only
 	baton   string // "" when no server stream is open
 	baseURL string // server-given base for this stream ("" = client's)
+
+	// Over WebSocket: the socket and stream_id of the open server stream.
+	ws   *wsSocket
+	wsID int32
 }
 
 // Result is the outcome of one request of a pipeline: a Response, or the
@@ -37,12 +41,20 @@ func (s *Stream) ID() uint64 { return s.id }
 
 // Open reports whether a server stream is open: the next pipeline continues
 // it, with whatever state (transaction, pragmas) it holds.
-func (s *Stream) Open() bool { return s.baton != "" }
+func (s *Stream) Open() bool { return s.baton != "" || s.wsID != 0 }
 
-// Reset forgets the server stream without telling the server, which closes
-// it when it expires. Use it when the stream's state is unknown.
+// Reset forgets the server stream without waiting for the server, which
+// closes it when it expires (HTTP) or is told to (WebSocket). Use it when
+// the stream's state is unknown.
 func (s *Stream) Reset() {
+	if s.ws != nil && s.wsID != 0 && s.ws.alive() {
+		sock, id := s.ws, s.wsID
+		_, _ = sock.send(context.Background(), func(b []byte, rid int32) ([]byte, error) {
+			return appendWSRequest(b, rid, id, "close_stream", nil)
+		})
+	}
 	s.baton, s.baseURL = "", ""
+	s.ws, s.wsID = nil, 0
 }
 
 // Pipeline sends reqs in one HTTP request and returns one Result per
@@ -52,6 +64,17 @@ func (s *Stream) Reset() {
 // malformed answer); after it the server stream is gone or unknown and the
 // handle is reset. Errors of single requests are in the Results.
 func (s *Stream) Pipeline(ctx context.Context, reqs ...Request) ([]Result, error) {
+	if s.c.isWS {
+		reqs = s.c.withReplicationIndex(reqs)
+		start := time.Now()
+		results, err := s.wsPipeline(ctx, reqs)
+		s.logRequest(ctx, reqs, start, err)
+		if err != nil {
+			return nil, err
+		}
+		s.c.observeResults(results)
+		return results, nil
+	}
 	body, err := appendPipeline(make([]byte, 0, 256), s.baton, s.c.withReplicationIndex(reqs))
 	if err != nil {
 		return nil, &EncodeError{Err: err} // nothing sent, stream untouched

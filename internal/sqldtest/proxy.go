@@ -63,7 +63,11 @@ type Proxy struct {
 
 // NewProxy starts a proxy that forwards every request to target, an
 // http:// or https:// base URL.
-func NewProxy(target string) (*Proxy, error) { return newProxy(target, nil) }
+func NewProxy(target string) (*Proxy, error) { return newProxy("127.0.0.1:0", target, nil) }
+
+// NewProxyAt is NewProxy listening on addr, for instance the Addr of a
+// closed proxy, so that clients reconnect to the same place.
+func NewProxyAt(addr, target string) (*Proxy, error) { return newProxy(addr, target, nil) }
 
 // NewTLSProxy is NewProxy serving HTTPS, with a certificate for 127.0.0.1
 // and localhost made for it and signed by itself: for tests of the TLS
@@ -74,7 +78,7 @@ func NewTLSProxy(target string) (*Proxy, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := newProxy(target, &tls.Config{Certificates: []tls.Certificate{cert}})
+	p, err := newProxy("127.0.0.1:0", target, &tls.Config{Certificates: []tls.Certificate{cert}})
 	if err != nil {
 		return nil, err
 	}
@@ -82,7 +86,7 @@ func NewTLSProxy(target string) (*Proxy, error) {
 	return p, nil
 }
 
-func newProxy(target string, tlsConfig *tls.Config) (*Proxy, error) {
+func newProxy(listen, target string, tlsConfig *tls.Config) (*Proxy, error) {
 	u, err := url.Parse(target)
 	if err != nil {
 		return nil, fmt.Errorf("proxy target: %w", err)
@@ -90,7 +94,7 @@ func newProxy(target string, tlsConfig *tls.Config) (*Proxy, error) {
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return nil, fmt.Errorf("proxy target %q: want an http:// or https:// URL", target)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return nil, err
 	}
@@ -122,6 +126,9 @@ func newProxy(target string, tlsConfig *tls.Config) (*Proxy, error) {
 	go p.srv.Serve(l)
 	return p, nil
 }
+
+// Addr is the proxy's "127.0.0.1:PORT".
+func (p *Proxy) Addr() string { return p.addr }
 
 // CertPEM is the certificate of a NewTLSProxy, PEM-encoded; nil for a
 // plain proxy.
