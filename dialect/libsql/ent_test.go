@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/entlibsql/entlibsql/dialect/libsql"
 	"github.com/entlibsql/entlibsql/internal/testent/ent"
@@ -37,7 +38,11 @@ func entClient(t testing.TB, opts ...libsql.Option) *ent.Client {
 	return ent.NewClient(ent.Driver(openDriver(t, "", opts...)))
 }
 
+// runID tells this test process's rows from those of earlier runs on
+// the same server.
+var runID = time.Now().UnixNano() % 1e9
+
 // uniq makes names unique to one test run on a shared server.
 func uniq(t testing.TB, s string) string {
-	return fmt.Sprintf("%s-%s-%d", s, sanitize(t.Name()), tableSeq.Add(1))
+	return fmt.Sprintf("%s-%s-%d-%d", s, sanitize(t.Name()), runID, tableSeq.Add(1))
 }

@@ -53,7 +53,9 @@ var constraintCodes = []struct{ text, code string }{
 
 func serverError(he *hrana.Error) *Error {
 	e := &Error{Code: he.Code, ServerCode: he.Code, Message: he.Message}
-	if he.Code == "SQLITE_CONSTRAINT" {
+	// A replica forwards writes to its primary and reports the primary's
+	// errors as PROXY_ERROR with the message alone: read the code from it.
+	if he.Code == "SQLITE_CONSTRAINT" || he.Code == "PROXY_ERROR" {
 		for _, c := range constraintCodes {
 			if strings.Contains(he.Message, c.text) {
 				e.Code = c.code

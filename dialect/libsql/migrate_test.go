@@ -21,7 +21,7 @@ func TestMigrationRebuildKeepsRows(t *testing.T) {
 
 // prefixFor names a test's tables, unique to this run.
 func prefixFor(t *testing.T) string {
-	return strings.ToLower(fmt.Sprintf("m%s%d", sanitize(t.Name())[4:], tableSeq.Add(1)))
+	return strings.ToLower(fmt.Sprintf("m%s%d_%d", sanitize(t.Name())[4:], runID, tableSeq.Add(1)))
 }
 
 // A migration that fails at a statement leaves every row and the schema

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"strings"
 	"testing"
 
 	"github.com/entlibsql/entlibsql/internal/sqldtest"
@@ -49,25 +50,28 @@ func TestReplicaReadYourWrites(t *testing.T) {
 	}
 	_, replica := primaryAndReplica(t)
 	ctx := context.Background()
-	c := ent.NewClient(ent.Driver(openDriver(t, replica.URL())))
-	if err := c.Schema.Create(ctx); err != nil {
-		t.Fatal(err)
-	}
-	const tries = 100
-	seen := 0
-	for i := 0; i < tries; i++ {
-		u, err := c.User.Create().SetName(fmt.Sprintf("ryw-%d", i)).SetAge(i).Save(ctx)
-		if err != nil {
+	for _, url := range []string{replica.URL(), wsURL(replica.URL())} {
+		c := ent.NewClient(ent.Driver(openDriver(t, url)))
+		if err := c.Schema.Create(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if got, err := c.User.Get(ctx, u.ID); err == nil && got.Age == i {
-			seen++
+		const tries = 100
+		seen := 0
+		for i := 0; i < tries; i++ {
+			u, err := c.User.Create().SetName(fmt.Sprintf("ryw-%s-%d", url[:2], i)).SetAge(i).Save(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, err := c.User.Get(ctx, u.ID); err == nil && got.Age == i {
+				seen++
+			}
+		}
+		t.Logf("read-your-writes through the replica over %s: %d of %d", url[:strings.Index(url, ":")], seen, tries)
+		if seen != tries {
+			t.Fatalf("read-your-writes through the replica: %d of %d", seen, tries)
 		}
 	}
-	t.Logf("read-your-writes through the replica: %d of %d", seen, tries)
-	if seen != tries {
-		t.Fatalf("read-your-writes through the replica: %d of %d", seen, tries)
-	}
+	c := ent.NewClient(ent.Driver(openDriver(t, replica.URL())))
 
 	tx, err := c.Tx(ctx)
 	if err != nil {

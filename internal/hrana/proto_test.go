@@ -165,3 +165,36 @@ func TestAppendReplicationIndex(t *testing.T) {
 		t.Fatalf("batch replication index %v", got)
 	}
 }
+
+func TestCheckBaseURL(t *testing.T) {
+	tlsClient, _ := NewClient(Config{URL: "https://db.example.com"})
+	plainClient, _ := NewClient(Config{URL: "http://127.0.0.1:8080"})
+	if got, err := tlsClient.checkBaseURL("https://node2.example.com/"); err != nil || got != "https://node2.example.com" {
+		t.Fatalf("https base: %q, %v", got, err)
+	}
+	if _, err := tlsClient.checkBaseURL("http://node2.example.com"); err == nil {
+		t.Fatal("a TLS client accepted a plain-text base_url")
+	}
+	if _, err := plainClient.checkBaseURL("ftp://x"); err == nil {
+		t.Fatal("accepted a non-HTTP base_url")
+	}
+	if _, err := plainClient.checkBaseURL("/relative"); err == nil {
+		t.Fatal("accepted a relative base_url")
+	}
+}
+
+func TestAppendWSRequest(t *testing.T) {
+	r := Execute(Stmt{SQL: "SELECT ?", Args: []any{int64(1)}, ReplicationIndex: 5})
+	b, err := appendWSRequest(nil, 3, 2, wsKind(r.kind), &r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"type":"request","request_id":3,"request":{"type":"execute","stream_id":2,"stmt":{"sql":"SELECT ?","args":[{"type":"integer","value":"1"}],"replication_index":5},"replication_index":5}}`
+	if string(b) != want {
+		t.Fatalf("got  %s\nwant %s", b, want)
+	}
+	c := Close()
+	if b, _ := appendWSRequest(nil, 4, 2, wsKind(c.kind), &c); string(b) != `{"type":"request","request_id":4,"request":{"type":"close_stream","stream_id":2}}` {
+		t.Fatalf("close: %s", b)
+	}
+}

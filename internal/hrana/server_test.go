@@ -3,8 +3,15 @@ package hrana_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
 	"math"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strconv"
 	"testing"
 
 	"github.com/entlibsql/entlibsql/internal/hrana"
@@ -158,5 +165,54 @@ func TestServerCancelledContext(t *testing.T) {
 	cancel()
 	if _, err := s.Pipeline(ctx, hrana.Execute(hrana.Stmt{SQL: "SELECT 1"})); !errors.Is(err, context.Canceled) {
 		t.Fatalf("want context.Canceled, got %v", err)
+	}
+}
+
+// A base_url in the answer (sticky sessions) sends the stream's later
+// requests there.
+func TestServerBaseURLIsHonoured(t *testing.T) {
+	sticky, err := sqldtest.NewProxy(sqldtest.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sticky.Close()
+	target, _ := url.Parse(sqldtest.URL())
+	rp := httputil.NewSingleHostReverseProxy(target)
+	direct := rp.Director
+	rp.Director = func(r *http.Request) {
+		direct(r)
+		r.Header.Del("Accept-Encoding") // a plain body to rewrite
+	}
+	rp.ModifyResponse = func(r *http.Response) error {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			return err
+		}
+		var m map[string]any
+		if json.Unmarshal(body, &m) == nil && m["baton"] != nil {
+			m["base_url"] = sticky.URL()
+			body, _ = json.Marshal(m)
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
+		r.Header.Set("Content-Length", strconv.Itoa(len(body)))
+		return nil
+	}
+	front := httptest.NewServer(rp)
+	defer front.Close()
+
+	c, err := hrana.NewClient(hrana.Config{URL: front.URL, AuthToken: sqldtest.AuthToken()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	s := c.Stream()
+	pipeline(t, s, hrana.Execute(hrana.Stmt{SQL: "SELECT 1"})) // opens the stream at the front
+	if sticky.Requests() != 0 {
+		t.Fatal("the first request went to the base_url")
+	}
+	res := pipeline(t, s, hrana.Execute(hrana.Stmt{SQL: "SELECT 2"}), hrana.Close())
+	if res[0].Err != nil || sticky.Requests() != 1 {
+		t.Fatalf("the stream's next request: %v, %d at the base_url", res[0].Err, sticky.Requests())
 	}
 }

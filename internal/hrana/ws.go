@@ -273,6 +273,12 @@ func appendWSRequest(b []byte, id, streamID int32, kind string, r *Request) ([]b
 		case "execute":
 			b = append(b, `,"stmt":`...)
 			b, err = appendStmt(b, r.stmt)
+			// Over WebSocket sqld reads an execute's replication index from
+			// the request, not from the statement as over HTTP.
+			if r.stmt.ReplicationIndex > 0 {
+				b = append(b, `,"replication_index":`...)
+				b = strconv.AppendUint(b, r.stmt.ReplicationIndex, 10)
+			}
 		case "batch":
 			b = append(b, `,"batch":`...)
 			b, err = appendBatch(b, r.batch)
