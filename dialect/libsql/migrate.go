@@ -276,25 +276,31 @@ func (d *Driver) ExecContext(ctx context.Context, query string, args ...any) (sq
 }
 
 func (t *lazyTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	if err := t.start(query); err != nil {
+	eq, err := t.startEQ(query)
+	if err != nil {
 		return nil, err
-	}
-	eq, ok := t.tx.(execQuerier)
-	if !ok {
-		return nil, fmt.Errorf("libsql: %T has no ExecContext", t.tx)
 	}
 	return eq.ExecContext(ctx, query, args...)
 }
 
 func (t *lazyTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	eq, err := t.startEQ(query)
+	if err != nil {
+		return nil, err
+	}
+	return eq.QueryContext(ctx, query, args...)
+}
+
+// startEQ starts the transaction and returns its database/sql-style side.
+func (t *lazyTx) startEQ(query string) (execQuerier, error) {
 	if err := t.start(query); err != nil {
 		return nil, err
 	}
 	eq, ok := t.tx.(execQuerier)
 	if !ok {
-		return nil, fmt.Errorf("libsql: %T has no QueryContext", t.tx)
+		return nil, fmt.Errorf("libsql: %T has no ExecContext or QueryContext", t.tx)
 	}
-	return eq.QueryContext(ctx, query, args...)
+	return eq, nil
 }
 
 func (m *migrationTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {

@@ -126,22 +126,31 @@ func appendRequest(b []byte, r Request) ([]byte, error) {
 	b = append(b, `{"type":"`...)
 	b = append(b, r.kind...)
 	b = append(b, '"')
-	var err error
 	switch r.kind {
-	case "execute":
-		b = append(b, `,"stmt":`...)
-		b, err = appendStmt(b, r.stmt)
-	case "batch":
-		b = append(b, `,"batch":`...)
-		b, err = appendBatch(b, r.batch)
-	case "sequence":
-		b = append(b, `,"sql":`...)
-		b, err = appendSQL(b, r.sql)
-	case "close", "get_autocommit":
+	case "execute", "batch", "sequence", "close", "get_autocommit":
 	default:
 		return b, fmt.Errorf("hrana: unknown request type %q", r.kind)
 	}
+	b, err := appendRequestFields(b, &r)
 	return append(b, '}'), err
+}
+
+// appendRequestFields writes what a request carries besides its type
+// and stream: the statement, the batch or the SQL text. HTTP and
+// WebSocket requests share them.
+func appendRequestFields(b []byte, r *Request) ([]byte, error) {
+	switch r.kind {
+	case "execute":
+		b = append(b, `,"stmt":`...)
+		return appendStmt(b, r.stmt)
+	case "batch":
+		b = append(b, `,"batch":`...)
+		return appendBatch(b, r.batch)
+	case "sequence":
+		b = append(b, `,"sql":`...)
+		return appendSQL(b, r.sql)
+	}
+	return b, nil
 }
 
 func appendSQL(b []byte, sql string) ([]byte, error) {

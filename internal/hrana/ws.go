@@ -269,22 +269,11 @@ func appendWSRequest(b []byte, id, streamID int32, kind string, r *Request) ([]b
 	b = strconv.AppendInt(b, int64(streamID), 10)
 	var err error
 	if r != nil {
-		switch r.kind {
-		case "execute":
-			b = append(b, `,"stmt":`...)
-			b, err = appendStmt(b, r.stmt)
+		if b, err = appendRequestFields(b, r); err == nil && r.kind == "execute" && r.stmt.ReplicationIndex > 0 {
 			// Over WebSocket sqld reads an execute's replication index from
 			// the request, not from the statement as over HTTP.
-			if r.stmt.ReplicationIndex > 0 {
-				b = append(b, `,"replication_index":`...)
-				b = strconv.AppendUint(b, r.stmt.ReplicationIndex, 10)
-			}
-		case "batch":
-			b = append(b, `,"batch":`...)
-			b, err = appendBatch(b, r.batch)
-		case "sequence":
-			b = append(b, `,"sql":`...)
-			b, err = appendSQL(b, r.sql)
+			b = append(b, `,"replication_index":`...)
+			b = strconv.AppendUint(b, r.stmt.ReplicationIndex, 10)
 		}
 	}
 	return append(b, "}}"...), err
