@@ -1,0 +1,254 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/entlibsql/entlibsql/internal/sqldtest"
+	"github.com/entlibsql/entlibsql/internal/testent/ent"
+	"github.com/entlibsql/entlibsql/internal/testent/ent/post"
+)
+
+// env is what the measurements share: the server, a user to read, the
+// author of the bulk rows, and a proxy that delays every request.
+type env struct {
+	srv      *sqldtest.Server
+	userID   int
+	authorID int
+	rows     int
+	proxy    *sqldtest.Proxy
+	proxied  map[string]*ent.Client // per subject, through the proxy
+}
+
+func newEnv(ctx context.Context, srv *sqldtest.Server, c *ent.Client, rows int) (*env, error) {
+	u, err := c.User.Create().SetName(fmt.Sprintf("bench-%d", time.Now().UnixNano())).SetAge(1).Save(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// The rows to read, written in one statement.
+	q := fmt.Sprintf(`WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n LIMIT %d)
+		INSERT INTO posts (title, body, published, views, user_posts)
+		SELECT 'post ' || x, 'a body of some length for post number ' || x, x %% 2, x, ? FROM n`, rows)
+	if _, err := c.ExecContext(ctx, q, u.ID); err != nil {
+		return nil, err
+	}
+	p, err := sqldtest.NewProxy(srv.URL())
+	if err != nil {
+		return nil, err
+	}
+	p.SetDelay(5 * time.Millisecond)
+	e := &env{srv: srv, userID: u.ID, authorID: u.ID, rows: rows, proxy: p, proxied: map[string]*ent.Client{}}
+	for _, s := range subjects() {
+		drv, err := s.open(p.URL())
+		if err != nil {
+			return nil, err
+		}
+		e.proxied[s.name] = ent.NewClient(ent.Driver(drv))
+	}
+	return e, nil
+}
+
+func (e *env) close() {
+	for _, c := range e.proxied {
+		c.Close()
+	}
+	e.proxy.Close()
+}
+
+// measurement is one line of the table.
+type measurement struct {
+	name       string
+	target     string // as a ratio to the baseline
+	heap       bool   // also report peak heap
+	heapTarget string
+	throughput bool // value is per second: higher is better
+	format     func(float64) string
+	run        func(ctx context.Context, s *subject) (result, error)
+}
+
+func measurements(e *env) []measurement {
+	const gets = 300
+	return []measurement{
+		{name: "sequential Get, per op", target: "≤ 0.6×", format: formatDuration,
+			run: func(ctx context.Context, s *subject) (result, error) {
+				start := time.Now()
+				for i := 0; i < gets; i++ {
+					if _, err := s.client.User.Get(ctx, e.userID); err != nil {
+						return result{}, err
+					}
+				}
+				return result{value: float64(time.Since(start)) / gets}, nil
+			}},
+		{name: "Get throughput, 32 goroutines, per s", target: "≥ 1.5×", throughput: true,
+			format: func(v float64) string { return fmt.Sprintf("%.0f", v) },
+			run: func(ctx context.Context, s *subject) (result, error) {
+				return throughput(ctx, 32, 2*time.Second, func(ctx context.Context) error {
+					_, err := s.client.User.Get(ctx, e.userID)
+					return err
+				})
+			}},
+		{name: "3-insert transaction, 5 ms per request", target: "≤ 23 ms", format: formatDuration,
+			run: func(ctx context.Context, s *subject) (result, error) {
+				c := e.proxied[s.name]
+				const n = 10
+				start := time.Now()
+				for i := 0; i < n; i++ {
+					tx, err := c.Tx(ctx)
+					if err != nil {
+						return result{}, err
+					}
+					for j := 0; j < 3; j++ {
+						if err := tx.Post.Create().SetTitle("tx").SetAuthorID(e.authorID).Exec(ctx); err != nil {
+							tx.Rollback()
+							return result{}, err
+						}
+					}
+					if err := tx.Commit(); err != nil {
+						return result{}, err
+					}
+				}
+				return result{value: float64(time.Since(start)) / n}, nil
+			}},
+		// SQLite takes at most 32,766 variables in a statement, so ent's
+		// CreateBulk of 10,000 posts (5 columns each) goes in chunks.
+		{name: "CreateBulk of 10,000 rows (chunks of 1,000)", target: "—", format: formatDuration,
+			run: func(ctx context.Context, s *subject) (result, error) {
+				const total, chunk = 10_000, 1_000
+				start := time.Now()
+				for done := 0; done < total; done += chunk {
+					bulk := make([]*ent.PostCreate, chunk)
+					for i := range bulk {
+						bulk[i] = s.client.Post.Create().SetTitle("bulk").SetViews(done + i).SetAuthorID(e.authorID)
+					}
+					if err := s.client.Post.CreateBulk(bulk...).Exec(ctx); err != nil {
+						return result{}, err
+					}
+				}
+				d := time.Since(start)
+				_, err := s.client.Post.Delete().Where(post.Title("bulk")).Exec(ctx)
+				return result{value: float64(d)}, err
+			}},
+		{name: fmt.Sprintf("iterate %d rows with rows.Next", e.rows), target: "≤ 1×", heap: true, heapTarget: "≤ 0.1×", format: formatDuration,
+			run: func(ctx context.Context, s *subject) (result, error) {
+				return withPeakHeap(func() error {
+					rows, err := s.drv.DB().QueryContext(ctx, "SELECT id, title, body, views FROM posts WHERE user_posts = ?", e.authorID)
+					if err != nil {
+						return err
+					}
+					defer rows.Close()
+					var (
+						id, views int
+						title     string
+						body      sql.NullString
+						n         int
+					)
+					for rows.Next() {
+						if err := rows.Scan(&id, &title, &body, &views); err != nil {
+							return err
+						}
+						n++
+					}
+					if n < e.rows {
+						return fmt.Errorf("read %d rows, want %d", n, e.rows)
+					}
+					return rows.Err()
+				})
+			}},
+		{name: fmt.Sprintf("load %d rows with ent's All", e.rows), target: "—", heap: true, heapTarget: "≤ 1×", format: formatDuration,
+			run: func(ctx context.Context, s *subject) (result, error) {
+				return withPeakHeap(func() error {
+					posts, err := s.client.Post.Query().Where(post.HasAuthorWith()).All(ctx)
+					if err == nil && len(posts) < e.rows {
+						err = fmt.Errorf("loaded %d rows, want %d", len(posts), e.rows)
+					}
+					return err
+				})
+			}},
+		{name: "client CPU per Get", target: "≤ 0.5×", format: formatDuration,
+			run: func(ctx context.Context, s *subject) (result, error) {
+				before := cpuTime()
+				for i := 0; i < gets; i++ {
+					if _, err := s.client.User.Get(ctx, e.userID); err != nil {
+						return result{}, err
+					}
+				}
+				time.Sleep(50 * time.Millisecond) // let asynchronous work (libsql-client-go's closes) finish
+				return result{value: float64(cpuTime()-before) / gets}, nil
+			}},
+	}
+}
+
+// throughput runs f from n goroutines for d and returns calls per second.
+func throughput(ctx context.Context, n int, d time.Duration, f func(context.Context) error) (result, error) {
+	var (
+		count    atomic.Int64
+		wg       sync.WaitGroup
+		firstErr error
+		once     sync.Once
+	)
+	deadline := time.Now().Add(d)
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(deadline) {
+				if err := f(ctx); err != nil {
+					once.Do(func() { firstErr = err })
+					return
+				}
+				count.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	return result{value: float64(count.Load()) / time.Since(start).Seconds()}, firstErr
+}
+
+// withPeakHeap times f and samples the heap while it runs.
+func withPeakHeap(f func() error) (result, error) {
+	runtime.GC()
+	var base runtime.MemStats
+	runtime.ReadMemStats(&base)
+	var peak atomic.Uint64
+	done := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		var m runtime.MemStats
+		t := time.NewTicker(2 * time.Millisecond)
+		defer t.Stop()
+		for {
+			runtime.ReadMemStats(&m)
+			if m.HeapAlloc > base.HeapAlloc && m.HeapAlloc-base.HeapAlloc > peak.Load() {
+				peak.Store(m.HeapAlloc - base.HeapAlloc)
+			}
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	start := time.Now()
+	err := f()
+	d := time.Since(start)
+	close(done)
+	<-sampled
+	return result{value: float64(d), heap: peak.Load()}, err
+}
+
+// cpuTime is the process's user and system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
