@@ -15,14 +15,19 @@ import (
 //
 // Round trips are the whole game over HTTP, so the conn decides what
 // travels together:
-//   - an autocommit statement goes with the stream's close: one request,
-//     and no server stream is left behind;
-//   - a transaction's BEGIN goes with its first statement, and COMMIT or
-//     ROLLBACK with the close: N + 1 requests for N statements;
+//   - an autocommit statement is one request; the stream stays open
+//     ("warm") for the conn's next statement, because opening a server
+//     stream costs sqld more than running a small query (measured: 1.8 ms
+//     a request on fresh streams, 0.66 ms on a warm one). A warm stream
+//     idle for stickyIdle is dropped before sqld expires it, and one the
+//     server no longer knows is replaced without the caller noticing: it
+//     held no state, and the refused request ran nothing;
+//   - a transaction's BEGIN goes with its first statement, COMMIT or
+//     ROLLBACK alone: N + 1 requests for N statements;
 //   - a statement that leaves state on the connection (BEGIN, SAVEPOINT,
-//     PRAGMA x = y, ATTACH, CREATE TEMP ...) keeps the stream open, and the
-//     conn then stays on it ("sticky") until it is closed, as a SQLite
-//     connection would.
+//     PRAGMA x = y, ATTACH, CREATE TEMP ...) makes the stream "sticky": the
+//     conn stays on it until it is closed, as a SQLite connection would,
+//     and losing it is an error.
 type conn struct {
 	stream   *hrana.Stream
 	opts     *connOptions
@@ -89,19 +94,23 @@ func (c *conn) run(ctx context.Context, st hrana.Stmt) (*hrana.StmtResult, error
 	case txPending:
 		return c.runFirstInTx(ctx, st)
 	}
-	keep := c.tx == txActive || c.sticky || keepsStream(st.SQL)
-	reqs := []hrana.Request{hrana.Execute(st)}
-	if !keep {
-		reqs = append(reqs, hrana.Close())
-	}
-	results, err := c.pipeline(ctx, keep, reqs...)
+	c.coolIfIdle()
+	results, err := c.pipeline(ctx, true, hrana.Execute(st))
 	if err != nil {
 		return nil, err
 	}
-	if keep && c.tx == txNone {
+	if c.tx == txNone && keepsStream(st.SQL) {
 		c.sticky = true
 	}
 	return stmtResult(results[0])
+}
+
+// coolIfIdle drops a warm stream idle for long: sqld may have expired it,
+// and it holds nothing worth a failed request.
+func (c *conn) coolIfIdle() {
+	if c.stream.Open() && !c.sticky && c.tx == txNone && time.Since(c.lastUsed) > c.opts.stickyIdle {
+		c.stream.Reset()
+	}
 }
 
 // runFirstInTx sends BEGIN and the transaction's first statement in one
@@ -147,8 +156,14 @@ func (c *conn) runFirstInTx(ctx context.Context, st hrana.Stmt) (*hrana.StmtResu
 // bad. An exchange that provably never reached the server, on a conn with
 // nothing to lose, is driver.ErrBadConn so database/sql retries it.
 func (c *conn) pipeline(ctx context.Context, keep bool, reqs ...hrana.Request) ([]hrana.Result, error) {
-	held := c.stream.Open() || c.tx != txNone
+	held := c.sticky || c.tx != txNone
+	warm := c.stream.Open() && !held
 	results, err := c.stream.Pipeline(ctx, reqs...)
+	if warm && refusedStream(err) {
+		// The server no longer knows the warm stream and ran nothing:
+		// the same requests on a fresh stream.
+		results, err = c.stream.Pipeline(ctx, reqs...)
+	}
 	c.lastUsed = time.Now()
 	if err == nil {
 		if keep && !c.stream.Open() {
@@ -179,6 +194,14 @@ func (c *conn) pipeline(ctx context.Context, keep bool, reqs ...hrana.Request) (
 		c.lose(err)
 	}
 	return nil, err
+}
+
+// refusedStream reports whether err is the server refusing a stream it
+// does not know (expired, or the server restarted): HTTP 400 before
+// anything ran.
+func refusedStream(err error) bool {
+	var he *hrana.HTTPError
+	return errors.As(err, &he) && he.Status == 400
 }
 
 // lose records that the server stream and its state are gone.
@@ -220,9 +243,8 @@ func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, e
 	return &tx{c: c}, nil
 }
 
-// endTx sends COMMIT or ROLLBACK, and with it the stream's close unless
-// the conn is sticky. A transaction that never ran a statement sends
-// nothing at all.
+// endTx sends COMMIT or ROLLBACK; the stream stays warm. A transaction
+// that never ran a statement sends nothing at all.
 func (c *conn) endTx(commit bool) error {
 	ctx, state, txErr := c.txCtx, c.tx, c.txErr
 	c.tx, c.txCtx, c.txErr = txNone, nil, nil
@@ -250,11 +272,7 @@ func (c *conn) endTx(commit bool) error {
 	} else {
 		req = hrana.Execute(hrana.Stmt{SQL: "ROLLBACK", SkipRows: true})
 	}
-	reqs := []hrana.Request{req}
-	if !c.sticky {
-		reqs = append(reqs, hrana.Close())
-	}
-	results, err := c.pipeline(ctx, c.sticky, reqs...)
+	results, err := c.pipeline(ctx, true, req)
 	if err != nil {
 		return err
 	}
@@ -316,6 +334,7 @@ func (c *conn) ResetSession(context.Context) error {
 	if c.bad || (c.sticky && time.Since(c.lastUsed) > c.opts.stickyIdle) {
 		return driver.ErrBadConn
 	}
+	c.coolIfIdle()
 	return nil
 }
 
