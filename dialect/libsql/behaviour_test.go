@@ -138,24 +138,33 @@ func TestConcurrentGoroutines(t *testing.T) {
 	}
 }
 
-// concurrencyClient is an ent client on a fresh sqld with libsql-wal, or
-// on the external server when the suite targets one.
+// concurrencyClient is an ent client on concurrencyURL.
 func concurrencyClient(t *testing.T) *ent.Client {
 	t.Helper()
 	if sqldtest.External() {
 		return entClient(t)
 	}
-	ctx := context.Background()
-	srv, err := sqldtest.Start(ctx, sqldtest.Options{Args: []string{"--use-custom-wal", "libsql-wal"}})
+	c := ent.NewClient(ent.Driver(openDriver(t, concurrencyURL(t))))
+	if err := c.Schema.Create(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// concurrencyURL is a server for tests with concurrent writers: a fresh
+// sqld with libsql-wal (see TestConcurrentGoroutines), or the external
+// server when the suite targets one.
+func concurrencyURL(t *testing.T) string {
+	t.Helper()
+	if sqldtest.External() {
+		return serverURL()
+	}
+	srv, err := sqldtest.Start(context.Background(), sqldtest.Options{Args: []string{"--use-custom-wal", "libsql-wal"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Stop() })
-	c := ent.NewClient(ent.Driver(openDriver(t, srv.URL())))
-	if err := c.Schema.Create(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return srv.URL()
 }
 
 func TestRequestsThroughEnt(t *testing.T) {

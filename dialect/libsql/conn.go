@@ -76,11 +76,7 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 
 func (c *conn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	pos, named := wireArgs(args)
-	res, err := c.run(ctx, hrana.Stmt{SQL: query, Args: pos, NamedArgs: named})
-	if err != nil {
-		return nil, err
-	}
-	return newRows(res)
+	return c.query(ctx, hrana.Stmt{SQL: query, Args: pos, NamedArgs: named})
 }
 
 // run executes one statement with whatever must travel with it.
@@ -173,13 +169,21 @@ func (c *conn) pipeline(ctx context.Context, keep bool, reqs ...hrana.Request) (
 		}
 		return results, nil
 	}
+	return nil, c.failed(ctx, held, err)
+}
+
+// failed maps an exchange error. When the exchange fails, what the stream
+// held is gone: an open transaction breaks, a sticky conn goes bad. An
+// exchange that provably never reached the server, on a conn with nothing
+// to lose, is driver.ErrBadConn so database/sql retries it.
+func (c *conn) failed(ctx context.Context, held bool, err error) error {
 	var enc *hrana.EncodeError
 	if errors.As(err, &enc) {
-		return nil, mapError(err) // nothing was sent
+		return mapError(err) // nothing was sent
 	}
 	var te *hrana.TransportError
 	if !held && errors.As(err, &te) && te.NotSent {
-		return nil, &badConnError{cause: mapError(err)}
+		return &badConnError{cause: mapError(err)}
 	}
 	lost := hrana.IsStreamLost(err)
 	if ctxErr := ctx.Err(); ctxErr != nil {
@@ -193,7 +197,7 @@ func (c *conn) pipeline(ctx context.Context, keep bool, reqs ...hrana.Request) (
 		}
 		c.lose(err)
 	}
-	return nil, err
+	return err
 }
 
 // refusedStream reports whether err is the server refusing a stream it

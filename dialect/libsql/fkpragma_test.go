@@ -48,3 +48,19 @@ func TestFKRequestsInterleaved(t *testing.T) {
 		t.Fatalf("after a stray on: %d waiting, %d taken", r.waiting, r.taken)
 	}
 }
+
+func TestSmallResult(t *testing.T) {
+	for sql, want := range map[string]bool{
+		"SELECT * FROM users WHERE id = ? LIMIT 2":  true,
+		"SELECT * FROM t LIMIT 1000 OFFSET 5000":    true,
+		"select * from t limit 10;":                 true,
+		"SELECT * FROM t LIMIT 1001":                false,
+		"SELECT * FROM t":                           false,
+		"SELECT * FROM t LIMIT ?":                   false,
+		"SELECT * FROM (SELECT * FROM t LIMIT 2) x": false,
+	} {
+		if got := smallResult(sql); got != want {
+			t.Errorf("smallResult(%q) = %v", sql, got)
+		}
+	}
+}

@@ -210,8 +210,9 @@ func TestMigrationToleratesOldViolations(t *testing.T) {
 }
 
 // Several migrations at once on one driver each keep their child rows.
+// Concurrent writers: on a libsql-wal sqld, as TestConcurrentGoroutines.
 func TestConcurrentMigrations(t *testing.T) {
-	drv := openDriver(t, "")
+	drv := openDriver(t, concurrencyURL(t))
 	var wg sync.WaitGroup
 	for i := 0; i < 3; i++ {
 		wg.Add(1)

@@ -96,7 +96,11 @@ func run(rounds, rows int) error {
 			for i, s := range subs {
 				res, err := m.run(ctx, s)
 				if err != nil {
-					return fmt.Errorf("%s, %s: %w", m.name, s.name, err)
+					if i == 0 {
+						return fmt.Errorf("%s, %s: %w", m.name, s.name, err)
+					}
+					// The baseline failing is a result too.
+					res = result{failed: firstLine(err.Error())}
 				}
 				results[i] = results[i].add(res, r == 0)
 			}
@@ -115,18 +119,33 @@ func run(rounds, rows int) error {
 // result is one measurement of one subject: a value (lower is better
 // unless the measurement says otherwise) and, where measured, peak heap.
 type result struct {
-	value float64
-	heap  uint64
+	value  float64
+	heap   uint64
+	failed string // why the measurement failed, for the baseline
 }
 
 func (a result) add(b result, first bool) result {
-	if first {
+	if first || b.failed != "" {
 		return b
+	}
+	if a.failed != "" {
+		return a
 	}
 	return result{value: a.value + b.value, heap: max(a.heap, b.heap)}
 }
 
-func (a result) div(n int) result { return result{value: a.value / float64(n), heap: a.heap} }
+func (a result) div(n int) result {
+	return result{value: a.value / float64(n), heap: a.heap, failed: a.failed}
+}
+
+func firstLine(s string) string {
+	for i, r := range s {
+		if r == '\n' {
+			s = s[:i] + " " + s[i+1:]
+		}
+	}
+	return s
+}
 
 type row struct {
 	m          measurement
@@ -139,6 +158,13 @@ func printTable(table []row, limit float64, rounds, rows int) {
 	fmt.Println("| measurement | entlibsql | libsql-client-go | ratio | target |")
 	fmt.Println("|---|---|---|---|---|")
 	for _, r := range table {
+		if r.base.failed != "" {
+			fmt.Printf("| %s | %s | fails: %s | — | %s |\n", r.m.name, r.m.format(r.ours.value), r.base.failed, r.m.target)
+			if r.m.heap {
+				fmt.Printf("| %s, peak heap | %s | — | — | %s |\n", r.m.name, mib(r.ours.heap), r.m.heapTarget)
+			}
+			continue
+		}
 		ratio := r.ours.value / r.base.value
 		fmt.Printf("| %s | %s | %s | %.2f× | %s |\n", r.m.name, r.m.format(r.ours.value), r.m.format(r.base.value), ratio, r.m.target)
 		if r.m.heap {

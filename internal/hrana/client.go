@@ -46,6 +46,7 @@ type Client struct {
 	transport *http.Transport // ours, when we made it; closed with the client
 	log       *slog.Logger
 	v2        atomic.Bool // the server lacks /v3/pipeline
+	noCursor  atomic.Bool // the server lacks /v3/cursor
 	streamIDs atomic.Uint64
 	replIndex atomic.Uint64 // see replication.go
 

@@ -124,27 +124,9 @@ func (s *Stream) roundTrip(ctx context.Context, body []byte, reqs []Request) (*p
 
 // post sends one HTTP request and reads the whole answer.
 func (s *Stream) post(ctx context.Context, url string, body []byte) ([]byte, int, error) {
-	wrote := false
-	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
-		WroteRequest: func(i httptrace.WroteRequestInfo) { wrote = i.Err == nil },
-	})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	resp, err := s.send(ctx, url, body)
 	if err != nil {
-		return nil, 0, &TransportError{Err: errors.New("cannot build request"), NotSent: true}
-	}
-	req.Header.Set("Content-Type", "application/json")
-	token := s.c.token
-	if s.c.tokenFunc != nil {
-		if token, err = s.c.tokenFunc(ctx); err != nil {
-			return nil, 0, &TransportError{Err: fmt.Errorf("getting the auth token: %w", err), NotSent: true}
-		}
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := s.c.http.Do(req)
-	if err != nil {
-		return nil, 0, &TransportError{Err: err, NotSent: !wrote}
+		return nil, 0, err
 	}
 	defer resp.Body.Close()
 	var r io.Reader = resp.Body
@@ -156,6 +138,34 @@ func (s *Stream) post(ctx context.Context, url string, body []byte) ([]byte, int
 		return nil, 0, &TransportError{Err: err}
 	}
 	return data, resp.StatusCode, nil
+}
+
+// send posts body to url with the client's token and returns the answer
+// unread.
+func (s *Stream) send(ctx context.Context, url string, body []byte) (*http.Response, error) {
+	wrote := false
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		WroteRequest: func(i httptrace.WroteRequestInfo) { wrote = i.Err == nil },
+	})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return nil, &TransportError{Err: errors.New("cannot build request"), NotSent: true}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	token := s.c.token
+	if s.c.tokenFunc != nil {
+		if token, err = s.c.tokenFunc(ctx); err != nil {
+			return nil, &TransportError{Err: fmt.Errorf("getting the auth token: %w", err), NotSent: true}
+		}
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := s.c.http.Do(req)
+	if err != nil {
+		return nil, &TransportError{Err: err, NotSent: !wrote}
+	}
+	return resp, nil
 }
 
 // httpError maps an error answer. The body may be the spec's Error JSON,

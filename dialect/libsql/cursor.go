@@ -1,0 +1,204 @@
+package libsql
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/entlibsql/entlibsql/internal/hrana"
+)
+
+// query runs a statement whose rows the caller reads, on a cursor where
+// the server has them: the rows then stream in as the caller reads, rather
+// than arriving in one body decoded whole. Where there are no cursors
+// (Hrana 2 servers, WebSocket) it is run as any statement.
+func (c *conn) query(ctx context.Context, st hrana.Stmt) (driver.Rows, error) {
+	if c.bad {
+		return nil, driver.ErrBadConn
+	}
+	if c.tx == txBroken {
+		return nil, c.txErr
+	}
+	if smallResult(st.SQL) {
+		// A cursor costs the server more per request than a pipeline; a
+		// handful of rows gains nothing from streaming.
+		return c.queryWhole(ctx, st)
+	}
+	c.coolIfIdle()
+	first := c.tx == txPending
+	batch := hrana.Batch{Steps: []hrana.BatchStep{{Stmt: st}}}
+	if first {
+		batch.Steps = []hrana.BatchStep{
+			{Stmt: hrana.Stmt{SQL: c.opts.beginSQL, SkipRows: true}},
+			{Condition: hrana.OK(0), Stmt: st},
+		}
+	}
+	cur, err := c.openCursor(ctx, batch)
+	if errors.Is(err, hrana.ErrNoCursor) {
+		return c.queryWhole(ctx, st)
+	}
+	if err != nil {
+		return nil, err
+	}
+	stmtStep := len(batch.Steps) - 1
+	for {
+		e, err := cur.Next()
+		if err != nil {
+			return nil, c.cursorFailed(cur, err)
+		}
+		switch e.Type {
+		case "step_begin":
+			if e.Step != stmtStep {
+				continue
+			}
+			if first {
+				c.tx = txActive
+			}
+			if c.tx == txNone && keepsStream(st.SQL) {
+				c.sticky = true
+			}
+			return newStreamRows(c, cur, e.Cols), nil
+		case "step_error":
+			if first && e.Step == 0 {
+				err := fmt.Errorf("libsql: %s failed: %w", c.opts.beginSQL, serverError(e.Error))
+				c.breakTx(err)
+				cur.Close()
+				return nil, err
+			}
+			if first {
+				c.tx = txActive
+			}
+			cur.Close()
+			return nil, serverError(e.Error)
+		case "error":
+			return nil, c.cursorFailed(cur, mapError(e.Error))
+		}
+	}
+}
+
+// queryWhole runs a query in a pipeline and holds its rows whole.
+func (c *conn) queryWhole(ctx context.Context, st hrana.Stmt) (driver.Rows, error) {
+	res, err := c.run(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	return newRows(res)
+}
+
+// smallLimit is the largest LIMIT for which a query's rows come whole.
+const smallLimit = 1000
+
+// smallResult reports whether sql ends in LIMIT n [OFFSET m] with n at
+// most smallLimit, as ent's Get, Only and First do. It reads only the
+// tail; anything else streams.
+func smallResult(sql string) bool {
+	f := strings.Fields(strings.TrimRight(sql, "; \t\r\n"))
+	if len(f) >= 4 && strings.EqualFold(f[len(f)-2], "OFFSET") {
+		f = f[:len(f)-2]
+	}
+	if len(f) < 2 || !strings.EqualFold(f[len(f)-2], "LIMIT") {
+		return false
+	}
+	n, err := strconv.Atoi(f[len(f)-1])
+	return err == nil && n >= 0 && n <= smallLimit
+}
+
+// openCursor opens a cursor with the error handling of pipeline: a warm
+// stream the server refuses is replaced once; a request never sent on a
+// conn holding nothing is a bad connection database/sql retries.
+func (c *conn) openCursor(ctx context.Context, b hrana.Batch) (*hrana.Cursor, error) {
+	held := c.sticky || c.tx != txNone
+	warm := c.stream.Open() && !held
+	cur, err := c.stream.Cursor(ctx, b)
+	if warm && refusedStream(err) {
+		cur, err = c.stream.Cursor(ctx, b)
+	}
+	c.lastUsed = time.Now()
+	if err == nil || errors.Is(err, hrana.ErrNoCursor) {
+		return cur, err
+	}
+	return nil, c.failed(ctx, held, err)
+}
+
+// cursorFailed ends a cursor that broke while being read: what the stream
+// held is gone.
+func (c *conn) cursorFailed(cur *hrana.Cursor, err error) error {
+	cur.Close()
+	err = mapError(err)
+	c.lose(err)
+	return err
+}
+
+// streamRows reads a statement's rows from its cursor.
+type streamRows struct {
+	c     *conn
+	cur   *hrana.Cursor
+	cols  []string
+	decl  []string
+	kinds []declKind
+	done  bool
+}
+
+var _ driver.RowsColumnTypeDatabaseTypeName = (*streamRows)(nil)
+
+func newStreamRows(c *conn, cur *hrana.Cursor, cols []hrana.Col) *streamRows {
+	r := &streamRows{c: c, cur: cur, cols: make([]string, len(cols)), decl: make([]string, len(cols)), kinds: make([]declKind, len(cols))}
+	for i, col := range cols {
+		r.cols[i], r.decl[i], r.kinds[i] = col.Name, col.Decltype, classifyDecltype(col.Decltype)
+	}
+	return r
+}
+
+func (r *streamRows) Columns() []string { return r.cols }
+
+func (r *streamRows) ColumnTypeDatabaseTypeName(i int) string { return strings.ToUpper(r.decl[i]) }
+
+func (r *streamRows) Next(dest []driver.Value) error {
+	if r.done {
+		return io.EOF
+	}
+	for {
+		e, err := r.cur.Next()
+		if err != nil {
+			r.done = true
+			if err == io.EOF {
+				return mapError(&hrana.ProtocolError{Msg: "cursor ended inside a statement"})
+			}
+			return r.c.cursorFailed(r.cur, err)
+		}
+		switch e.Type {
+		case "row":
+			if len(e.Row) != len(r.cols) {
+				return fmt.Errorf("libsql: protocol error: row has %d values for %d columns", len(e.Row), len(r.cols))
+			}
+			for i := range dest {
+				dest[i] = columnValue(e.Row[i].V, r.kinds[i])
+			}
+			return nil
+		case "step_end":
+			r.done = true
+			return io.EOF
+		case "step_error", "error":
+			r.done = true
+			return mapError(e.Error)
+		}
+	}
+}
+
+// Close reads what is left of the cursor, so that the connection can run
+// its next statement.
+func (r *streamRows) Close() error {
+	r.done = true
+	if err := r.cur.Close(); err != nil {
+		err = mapError(err)
+		r.c.lose(err)
+		return err
+	}
+	r.c.lastUsed = time.Now()
+	return nil
+}

@@ -1,0 +1,131 @@
+package libsql_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+)
+
+// Rows stream from a cursor: every row arrives, in order.
+func TestCursorStreamsRows(t *testing.T) {
+	drv := openDriver(t, "")
+	db, ctx := drv.DB(), context.Background()
+	rows, err := db.QueryContext(ctx, "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n LIMIT 5000) SELECT x, 'row ' || x FROM n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	want := 1
+	for rows.Next() {
+		var x int
+		var s string
+		if err := rows.Scan(&x, &s); err != nil {
+			t.Fatal(err)
+		}
+		if x != want || s != "row "+itoa(want) {
+			t.Fatalf("row %d: %d %q", want, x, s)
+		}
+		want++
+	}
+	if err := rows.Err(); err != nil || want != 5001 {
+		t.Fatalf("%d rows, %v", want-1, err)
+	}
+}
+
+func itoa(i int) string {
+	var b [20]byte
+	n := len(b)
+	for ; i > 0; i /= 10 {
+		n--
+		b[n] = byte('0' + i%10)
+	}
+	return string(b[n:])
+}
+
+// Closing rows early frees the connection for its next statement.
+func TestCursorEarlyClose(t *testing.T) {
+	drv := openDriver(t, "")
+	ctx := context.Background()
+	conn, err := drv.DB().Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	rows, err := conn.QueryContext(ctx, "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n LIMIT 2000) SELECT x FROM n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rows.Next() {
+		t.Fatal(rows.Err())
+	}
+	if err := rows.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var one int
+	if err := conn.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil || one != 1 {
+		t.Fatalf("after an early close: %v", err)
+	}
+}
+
+// A failing query says why, and the connection goes on.
+func TestCursorErrors(t *testing.T) {
+	drv := openDriver(t, "")
+	db, ctx := drv.DB(), context.Background()
+	if _, err := db.QueryContext(ctx, "SELECT * FROM no_such_table"); err == nil || !strings.Contains(err.Error(), "no such table") {
+		t.Fatalf("want no such table, got %v", err)
+	}
+	// A runtime error after some rows.
+	rows, err := db.QueryContext(ctx, "SELECT x, CASE WHEN x = 3 THEN abs(-9223372036854775807 - 1) ELSE x END FROM (SELECT 1 AS x UNION ALL SELECT 2 UNION ALL SELECT 3)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for rows.Next() {
+		n++
+	}
+	if err := rows.Err(); err == nil || !strings.Contains(err.Error(), "integer overflow") {
+		t.Fatalf("after %d rows: want integer overflow, got %v", n, err)
+	}
+	rows.Close()
+	var one int
+	if err := db.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A query as a transaction's first statement carries BEGIN with it.
+func TestCursorFirstInTransaction(t *testing.T) {
+	drv, proxy := proxied(t)
+	db, ctx := drv.DB(), context.Background()
+	table := scratchTable(t, db, "x INTEGER")
+	proxy.Reset()
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM "+table).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("first query: %d, %v", n, err)
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO "+table+" VALUES (1)"); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if got := proxy.Requests(); got != 3 {
+		t.Fatalf("%d requests for a 2-statement transaction, want 3", got)
+	}
+	cursors := 0
+	for _, r := range proxy.Log() {
+		if strings.HasSuffix(r.Path, "/v3/cursor") {
+			cursors++
+		}
+	}
+	if cursors == 0 {
+		t.Fatal("the query did not go through /v3/cursor")
+	}
+	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM "+table).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("after rollback: %d rows, %v", n, err)
+	}
+}

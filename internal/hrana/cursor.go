@@ -1,0 +1,175 @@
+package hrana
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+)
+
+// Cursors: a batch's result read as the server sends it, one entry per
+// line of the HTTP body (/v3/cursor), instead of one JSON document decoded
+// whole. A query of a hundred thousand rows then costs the memory of one
+// row at a time.
+
+// ErrNoCursor means the server or the transport has no cursors (Hrana 2,
+// or WebSocket here); nothing was sent. Use Pipeline.
+var ErrNoCursor = errors.New("hrana: cursors are not available on this server")
+
+// CursorEntry is one entry of a cursor: step_begin (Step, Cols), row
+// (Row), step_end (AffectedRowCount, LastInsertRowID), step_error (Step,
+// Error), error (Error) or replication_index.
+type CursorEntry struct {
+	Type             string  `json:"type"`
+	Step             int     `json:"step"`
+	Cols             []Col   `json:"cols"`
+	Row              []Value `json:"row"`
+	AffectedRowCount int64   `json:"affected_row_count"`
+	LastInsertRowID  OptInt  `json:"last_insert_rowid"`
+	Error            *Error  `json:"error"`
+	ReplicationIndex OptInt  `json:"replication_index"`
+}
+
+// Cursor reads the entries of one batch. The stream may not be used until
+// the cursor is closed.
+type Cursor struct {
+	c    *Client
+	body io.ReadCloser
+	r    *bufio.Reader
+	done bool
+}
+
+// Cursor runs b on the stream and returns its entries as they come. Like
+// Pipeline, an exchange error resets the stream; a statement's error is an
+// entry.
+func (s *Stream) Cursor(ctx context.Context, b Batch) (*Cursor, error) {
+	if s.c.isWS || s.c.v2.Load() || s.c.noCursor.Load() {
+		return nil, ErrNoCursor
+	}
+	body := append([]byte(`{"baton":`), "null"...)
+	if s.baton != "" {
+		body = appendString(body[:len(`{"baton":`)], s.baton)
+	}
+	body = append(body, `,"batch":`...)
+	if idx := s.c.replIndex.Load(); idx > 0 && b.ReplicationIndex == 0 {
+		b.ReplicationIndex = idx
+	}
+	body, err := appendBatch(body, &b)
+	if err != nil {
+		return nil, &EncodeError{Err: err}
+	}
+	body = append(body, '}')
+	base := s.baseURL
+	if base == "" {
+		base = s.c.base
+	}
+	resp, err := s.send(ctx, base+"/v3/cursor", body)
+	if err != nil {
+		s.Reset()
+		return nil, err
+	}
+	if resp.StatusCode == http.StatusNotFound && s.baton == "" && s.baseURL == "" {
+		// No cursors here: nothing ran. Remember, and let the caller use
+		// a pipeline.
+		resp.Body.Close()
+		s.c.noCursor.Store(true)
+		return nil, ErrNoCursor
+	}
+	if resp.StatusCode/100 != 2 {
+		data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		resp.Body.Close()
+		s.Reset()
+		return nil, httpError(resp.StatusCode, data)
+	}
+	cur := &Cursor{c: s.c, body: resp.Body, r: bufio.NewReaderSize(resp.Body, 4<<10)}
+	line, err := cur.line()
+	if err != nil {
+		cur.body.Close()
+		s.Reset()
+		return nil, err
+	}
+	var head struct {
+		Baton   *string `json:"baton"`
+		BaseURL *string `json:"base_url"`
+	}
+	if err := json.Unmarshal(line, &head); err != nil {
+		cur.body.Close()
+		s.Reset()
+		return nil, &ProtocolError{Msg: "malformed cursor header", Err: err}
+	}
+	s.baton, s.baseURL = "", ""
+	if head.Baton != nil {
+		s.baton = *head.Baton
+	}
+	if head.BaseURL != nil && *head.BaseURL != "" && s.baton != "" {
+		if s.baseURL, err = s.c.checkBaseURL(*head.BaseURL); err != nil {
+			cur.body.Close()
+			s.Reset()
+			return nil, err
+		}
+	}
+	return cur, nil
+}
+
+// line reads one line of the body.
+func (c *Cursor) line() ([]byte, error) {
+	line, err := c.r.ReadBytes('\n')
+	if len(line) > 0 && (err == nil || err == io.EOF) {
+		return line, nil
+	}
+	if err == io.EOF {
+		return nil, io.EOF
+	}
+	return nil, &TransportError{Err: fmt.Errorf("reading a cursor: %w", err)}
+}
+
+// Next returns the next entry, or io.EOF after the last.
+func (c *Cursor) Next() (*CursorEntry, error) {
+	if c.done {
+		return nil, io.EOF
+	}
+	for {
+		line, err := c.line()
+		if err == io.EOF {
+			c.done = true
+			return nil, io.EOF
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(line) <= 1 { // a blank line
+			continue
+		}
+		var e CursorEntry
+		if err := json.Unmarshal(line, &e); err != nil {
+			return nil, &ProtocolError{Msg: "malformed cursor entry", Err: err}
+		}
+		if e.Type == "replication_index" {
+			c.c.observe(e.ReplicationIndex)
+			continue
+		}
+		return &e, nil
+	}
+}
+
+// Close reads the rest of the cursor, so that the stream is free for the
+// next request, and releases the connection.
+func (c *Cursor) Close() error {
+	var err error
+	for !c.done {
+		if _, err = c.Next(); err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			break
+		}
+	}
+	c.done = true
+	if cerr := c.body.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
