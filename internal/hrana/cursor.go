@@ -84,21 +84,12 @@ func (s *Stream) Cursor(ctx context.Context, b Batch) (*Cursor, error) {
 		s.Reset()
 		return nil, httpError(resp.StatusCode, data)
 	}
-	cur := &Cursor{c: s.c, body: resp.Body, r: bufio.NewReaderSize(resp.Body, 4<<10)}
-	line, err := cur.line()
+	cur := newCursor(s.c, resp.Body)
+	head, err := cur.head()
 	if err != nil {
 		cur.body.Close()
 		s.Reset()
 		return nil, err
-	}
-	var head struct {
-		Baton   *string `json:"baton"`
-		BaseURL *string `json:"base_url"`
-	}
-	if err := json.Unmarshal(line, &head); err != nil {
-		cur.body.Close()
-		s.Reset()
-		return nil, &ProtocolError{Msg: "malformed cursor header", Err: err}
 	}
 	s.baton, s.baseURL = "", ""
 	if head.Baton != nil {
@@ -112,6 +103,32 @@ func (s *Stream) Cursor(ctx context.Context, b Batch) (*Cursor, error) {
 		}
 	}
 	return cur, nil
+}
+
+func newCursor(c *Client, body io.ReadCloser) *Cursor {
+	return &Cursor{c: c, body: body, r: bufio.NewReaderSize(body, 4<<10)}
+}
+
+// cursorHead is the first line of a cursor's body.
+type cursorHead struct {
+	Baton   *string `json:"baton"`
+	BaseURL *string `json:"base_url"`
+}
+
+// head reads the first line: the stream's baton and base URL.
+func (c *Cursor) head() (*cursorHead, error) {
+	line, err := c.line()
+	if err == io.EOF {
+		return nil, &ProtocolError{Msg: "empty cursor body"}
+	}
+	if err != nil {
+		return nil, err
+	}
+	var h cursorHead
+	if err := json.Unmarshal(line, &h); err != nil {
+		return nil, &ProtocolError{Msg: "malformed cursor header", Err: err}
+	}
+	return &h, nil
 }
 
 // line reads one line of the body.

@@ -1,7 +1,9 @@
 package hrana
 
 import (
+	"bytes"
 	"encoding/json"
+	"io"
 	"strings"
 	"testing"
 )
@@ -197,4 +199,62 @@ func TestAppendWSRequest(t *testing.T) {
 	if b, _ := appendWSRequest(nil, 4, 2, wsKind(c.kind), &c); string(b) != `{"type":"request","request_id":4,"request":{"type":"close_stream","stream_id":2}}` {
 		t.Fatalf("close: %s", b)
 	}
+}
+
+const sampleCursor = `{"baton":"b","base_url":null}
+{"type":"step_begin","step":0,"cols":[{"name":"x","decltype":"INTEGER"}]}
+{"type":"row","row":[{"type":"integer","value":"1"}]}
+{"type":"row","row":[{"type":"blob","base64":"AAE"}]}
+{"type":"step_end","affected_row_count":0,"last_insert_rowid":null}
+{"type":"replication_index","replication_index":"7"}
+{"type":"step_error","step":1,"error":{"message":"no such table","code":"SQLITE_ERROR"}}
+`
+
+func TestCursorEntries(t *testing.T) {
+	c, _ := NewClient(Config{URL: "http://x"})
+	cur := newCursor(c, io.NopCloser(strings.NewReader(sampleCursor)))
+	h, err := cur.head()
+	if err != nil || h.Baton == nil || *h.Baton != "b" {
+		t.Fatalf("head: %+v, %v", h, err)
+	}
+	var types []string
+	for {
+		e, err := cur.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		types = append(types, e.Type)
+	}
+	if got := strings.Join(types, " "); got != "step_begin row row step_end step_error" {
+		t.Fatalf("entries: %s", got)
+	}
+	if c.ReplicationIndex() != 7 {
+		t.Fatalf("replication index %d", c.ReplicationIndex())
+	}
+	if err := cur.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// FuzzCursor reads arbitrary cursor bodies: errors, never a panic or a
+// hang.
+func FuzzCursor(f *testing.F) {
+	f.Add([]byte(sampleCursor))
+	f.Add([]byte("{\"baton\":null}\n{\"type\":\"row\",\"row\":[{\"type\":\"float\",\"value\":1e400}]}\n"))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		c, _ := NewClient(Config{URL: "http://x"})
+		cur := newCursor(c, io.NopCloser(bytes.NewReader(body)))
+		if _, err := cur.head(); err != nil {
+			return
+		}
+		for i := 0; i <= len(body); i++ {
+			if _, err := cur.Next(); err != nil {
+				break
+			}
+		}
+		cur.Close()
+	})
 }
