@@ -24,9 +24,10 @@ func (c *conn) query(ctx context.Context, st hrana.Stmt) (driver.Rows, error) {
 	if c.tx == txBroken {
 		return nil, c.txErr
 	}
-	if smallResult(st.SQL) {
+	if !streams(st.SQL) {
 		// A cursor costs the server more per request than a pipeline; a
-		// handful of rows gains nothing from streaming.
+		// handful of rows (a LIMIT, the RETURNING of a write) gains nothing
+		// from streaming.
 		return c.queryWhole(ctx, st)
 	}
 	c.coolIfIdle()
@@ -88,6 +89,16 @@ func (c *conn) queryWhole(ctx context.Context, st hrana.Stmt) (driver.Rows, erro
 		return nil, err
 	}
 	return newRows(res)
+}
+
+// streams reports whether a query's rows are worth a cursor: a read
+// (SELECT, WITH, VALUES) without a small LIMIT.
+func streams(sql string) bool {
+	switch kw, _ := nextKeyword(sql); kw {
+	case "SELECT", "WITH", "VALUES":
+		return !smallResult(sql)
+	}
+	return false
 }
 
 // smallLimit is the largest LIMIT for which a query's rows come whole.

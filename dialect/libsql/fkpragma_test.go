@@ -64,3 +64,18 @@ func TestSmallResult(t *testing.T) {
 		}
 	}
 }
+
+func TestStreams(t *testing.T) {
+	for sql, want := range map[string]bool{
+		"SELECT * FROM posts":                               true,
+		"  with n as (select 1) select * from n":            true,
+		"SELECT * FROM users WHERE id = ? LIMIT 2":          false,
+		"INSERT INTO posts (title) VALUES (?) RETURNING id": false,
+		"UPDATE posts SET views = 1 RETURNING id":           false,
+		"PRAGMA foreign_key_check":                          false,
+	} {
+		if got := streams(sql); got != want {
+			t.Errorf("streams(%q) = %v", sql, got)
+		}
+	}
+}
