@@ -6,9 +6,18 @@ import (
 	"testing"
 )
 
+// overTransports runs f over HTTP and over WebSocket.
+func overTransports(t *testing.T, f func(t *testing.T, url string)) {
+	for _, url := range []string{serverURL(), wsURL(serverURL())} {
+		t.Run(url[:strings.Index(url, ":")], func(t *testing.T) { f(t, url) })
+	}
+}
+
 // Rows stream from a cursor: every row arrives, in order.
-func TestCursorStreamsRows(t *testing.T) {
-	drv := openDriver(t, "")
+func TestCursorStreamsRows(t *testing.T) { overTransports(t, cursorStreamsRows) }
+
+func cursorStreamsRows(t *testing.T, url string) {
+	drv := openDriver(t, url)
 	db, ctx := drv.DB(), context.Background()
 	rows, err := db.QueryContext(ctx, "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n LIMIT 5000) SELECT x, 'row ' || x FROM n")
 	if err != nil {
@@ -43,8 +52,10 @@ func itoa(i int) string {
 }
 
 // Closing rows early frees the connection for its next statement.
-func TestCursorEarlyClose(t *testing.T) {
-	drv := openDriver(t, "")
+func TestCursorEarlyClose(t *testing.T) { overTransports(t, cursorEarlyClose) }
+
+func cursorEarlyClose(t *testing.T, url string) {
+	drv := openDriver(t, url)
 	ctx := context.Background()
 	conn, err := drv.DB().Conn(ctx)
 	if err != nil {
@@ -68,8 +79,10 @@ func TestCursorEarlyClose(t *testing.T) {
 }
 
 // A failing query says why, and the connection goes on.
-func TestCursorErrors(t *testing.T) {
-	drv := openDriver(t, "")
+func TestCursorErrors(t *testing.T) { overTransports(t, cursorErrors) }
+
+func cursorErrors(t *testing.T, url string) {
+	drv := openDriver(t, url)
 	db, ctx := drv.DB(), context.Background()
 	if _, err := db.QueryContext(ctx, "SELECT * FROM no_such_table"); err == nil || !strings.Contains(err.Error(), "no such table") {
 		t.Fatalf("want no such table, got %v", err)

@@ -37,16 +37,27 @@ type CursorEntry struct {
 // the cursor is closed.
 type Cursor struct {
 	c    *Client
-	body io.ReadCloser
+	body io.ReadCloser // over HTTP
 	r    *bufio.Reader
 	done bool
+
+	// Over WebSocket: the cursor on the socket, entries fetched and not
+	// yet read, and whether the server has sent the last.
+	ws     *wsSocket
+	ctx    context.Context
+	id     int32
+	buf    []CursorEntry
+	wsDone bool
 }
 
 // Cursor runs b on the stream and returns its entries as they come. Like
 // Pipeline, an exchange error resets the stream; a statement's error is an
 // entry.
 func (s *Stream) Cursor(ctx context.Context, b Batch) (*Cursor, error) {
-	if s.c.isWS || s.c.v2.Load() || s.c.noCursor.Load() {
+	if s.c.isWS {
+		return s.wsCursor(ctx, b)
+	}
+	if s.c.v2.Load() || s.c.noCursor.Load() {
 		return nil, ErrNoCursor
 	}
 	body := append([]byte(`{"baton":`), "null"...)
@@ -148,6 +159,9 @@ func (c *Cursor) Next() (*CursorEntry, error) {
 	if c.done {
 		return nil, io.EOF
 	}
+	if c.ws != nil {
+		return c.wsNext()
+	}
 	for {
 		line, err := c.line()
 		if err == io.EOF {
@@ -175,6 +189,9 @@ func (c *Cursor) Next() (*CursorEntry, error) {
 // Close reads the rest of the cursor, so that the stream is free for the
 // next request, and releases the connection.
 func (c *Cursor) Close() error {
+	if c.ws != nil {
+		return c.wsClose()
+	}
 	var err error
 	for !c.done {
 		if _, err = c.Next(); err != nil {

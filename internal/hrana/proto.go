@@ -304,6 +304,9 @@ type wireResponse struct {
 		ReplicationIndex OptInt `json:"replication_index"`
 	} `json:"result"`
 	IsAutocommit bool `json:"is_autocommit"`
+	// fetch_cursor, over WebSocket.
+	Entries []CursorEntry `json:"entries"`
+	Done    bool          `json:"done"`
 }
 
 type wireResult struct {

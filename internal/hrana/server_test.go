@@ -12,6 +12,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/entlibsql/entlibsql/internal/hrana"
@@ -214,5 +215,45 @@ func TestServerBaseURLIsHonoured(t *testing.T) {
 	res := pipeline(t, s, hrana.Execute(hrana.Stmt{SQL: "SELECT 2"}), hrana.Close())
 	if res[0].Err != nil || sticky.Requests() != 1 {
 		t.Fatalf("the stream's next request: %v, %d at the base_url", res[0].Err, sticky.Requests())
+	}
+}
+
+// Cursors over both transports: the entries of a batch, in pages over
+// WebSocket.
+func TestServerCursor(t *testing.T) {
+	for _, base := range []string{sqldtest.URL(), "ws" + strings.TrimPrefix(sqldtest.URL(), "http")} {
+		c, err := hrana.NewClient(hrana.Config{URL: base, AuthToken: sqldtest.AuthToken()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := c.Stream()
+		cur, err := s.Cursor(context.Background(), hrana.Batch{Steps: []hrana.BatchStep{
+			{Stmt: hrana.Stmt{SQL: "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n LIMIT 3000) SELECT x FROM n"}},
+			{Stmt: hrana.Stmt{SQL: "SELECT * FROM no_such_table"}},
+		}})
+		if err != nil {
+			t.Fatalf("%s: %v", base, err)
+		}
+		rows, errs := 0, 0
+		for {
+			e, err := cur.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch e.Type {
+			case "row":
+				rows++
+			case "step_error":
+				errs++
+			}
+		}
+		cur.Close()
+		if rows != 3000 || errs != 1 {
+			t.Fatalf("%s: %d rows, %d step errors", base, rows, errs)
+		}
+		c.Close()
 	}
 }

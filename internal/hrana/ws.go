@@ -38,6 +38,7 @@ type wsSocket struct {
 	mu         sync.Mutex
 	nextReq    int32
 	nextStream int32
+	nextCursor int32
 	pending    map[int32]chan wsAnswer
 	err        error         // set once the socket died
 	done       chan struct{} // closed then
@@ -249,6 +250,13 @@ func (s *wsSocket) send(ctx context.Context, build func(b []byte, id int32) ([]b
 		return nil, err
 	}
 	return ch, nil
+}
+
+func (s *wsSocket) newCursorID() int32 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.nextCursor++
+	return s.nextCursor
 }
 
 func (s *wsSocket) newStreamID() int32 {
