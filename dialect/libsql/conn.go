@@ -91,7 +91,7 @@ func (c *conn) run(ctx context.Context, st hrana.Stmt) (*hrana.StmtResult, error
 		return c.runFirstInTx(ctx, st)
 	}
 	c.coolIfIdle()
-	results, err := c.pipeline(ctx, true, hrana.Execute(st))
+	results, err := c.pipeline(ctx, hrana.Execute(st))
 	if err != nil {
 		return nil, err
 	}
@@ -116,7 +116,7 @@ func (c *conn) runFirstInTx(ctx context.Context, st hrana.Stmt) (*hrana.StmtResu
 		{Stmt: hrana.Stmt{SQL: c.opts.beginSQL, SkipRows: true}},
 		{Condition: hrana.OK(0), Stmt: st},
 	}}
-	results, err := c.pipeline(ctx, true, hrana.ExecuteBatch(batch))
+	results, err := c.pipeline(ctx, hrana.ExecuteBatch(batch))
 	if err != nil {
 		return nil, err
 	}
@@ -146,12 +146,12 @@ func (c *conn) runFirstInTx(ctx context.Context, st hrana.Stmt) (*hrana.StmtResu
 	return br.StepResults[1], nil
 }
 
-// pipeline sends reqs on the conn's stream. keep says the caller expects
-// the server stream to outlive the request. When the exchange fails, what
+// pipeline sends reqs on the conn's stream, which outlives them. When the
+// exchange fails, what
 // the stream held is gone: an open transaction breaks, a sticky conn goes
 // bad. An exchange that provably never reached the server, on a conn with
 // nothing to lose, is driver.ErrBadConn so database/sql retries it.
-func (c *conn) pipeline(ctx context.Context, keep bool, reqs ...hrana.Request) ([]hrana.Result, error) {
+func (c *conn) pipeline(ctx context.Context, reqs ...hrana.Request) ([]hrana.Result, error) {
 	held := c.sticky || c.tx != txNone
 	warm := c.stream.Open() && !held
 	results, err := c.stream.Pipeline(ctx, reqs...)
@@ -162,7 +162,7 @@ func (c *conn) pipeline(ctx context.Context, keep bool, reqs ...hrana.Request) (
 	}
 	c.lastUsed = time.Now()
 	if err == nil {
-		if keep && !c.stream.Open() {
+		if !c.stream.Open() {
 			err = errors.New("libsql: the server closed the stream unexpectedly")
 			c.lose(err)
 			return nil, err
@@ -276,7 +276,7 @@ func (c *conn) endTx(commit bool) error {
 	} else {
 		req = hrana.Execute(hrana.Stmt{SQL: "ROLLBACK", SkipRows: true})
 	}
-	results, err := c.pipeline(ctx, true, req)
+	results, err := c.pipeline(ctx, req)
 	if err != nil {
 		return err
 	}

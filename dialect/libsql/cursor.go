@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/entlibsql/entlibsql/internal/hrana"
 )
@@ -108,7 +110,7 @@ const smallLimit = 1000
 // most smallLimit, as ent's Get, Only and First do. It reads only the
 // tail; anything else streams.
 func smallResult(sql string) bool {
-	f := strings.Fields(strings.TrimRight(sql, "; \t\r\n"))
+	f := lastWords(strings.TrimRight(sql, "; \t\r\n"), 4)
 	if len(f) >= 4 && strings.EqualFold(f[len(f)-2], "OFFSET") {
 		f = f[:len(f)-2]
 	}
@@ -117,6 +119,24 @@ func smallResult(sql string) bool {
 	}
 	n, err := strconv.Atoi(f[len(f)-1])
 	return err == nil && n >= 0 && n <= smallLimit
+}
+
+// lastWords returns up to n whitespace-separated words from the end of
+// s, in order, without splitting the rest: it runs on every query.
+func lastWords(s string, n int) []string {
+	var words []string
+	end := len(s)
+	for i := len(s) - 1; i >= -1 && len(words) < n; i-- {
+		if i >= 0 && !unicode.IsSpace(rune(s[i])) {
+			continue
+		}
+		if i+1 < end {
+			words = append(words, s[i+1:end])
+		}
+		end = i
+	}
+	slices.Reverse(words)
+	return words
 }
 
 // openCursor opens a cursor with the error handling of pipeline: a warm

@@ -1,6 +1,9 @@
 package libsql
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestFKPragma(t *testing.T) {
 	tests := []struct {
@@ -76,6 +79,23 @@ func TestStreams(t *testing.T) {
 	} {
 		if got := streams(sql); got != want {
 			t.Errorf("streams(%q) = %v", sql, got)
+		}
+	}
+}
+
+func TestLastWords(t *testing.T) {
+	for _, tt := range []struct {
+		s    string
+		n    int
+		want string
+	}{
+		{"SELECT * FROM t LIMIT 2", 4, "FROM t LIMIT 2"},
+		{"a\tb\nc", 4, "a b c"},
+		{"  x  ", 2, "x"},
+		{"", 3, ""},
+	} {
+		if got := strings.Join(lastWords(tt.s, tt.n), " "); got != tt.want {
+			t.Errorf("lastWords(%q, %d) = %q, want %q", tt.s, tt.n, got, tt.want)
 		}
 	}
 }

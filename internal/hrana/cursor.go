@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"time"
 )
 
 // Cursors: a batch's result read as the server sends it, one entry per
@@ -60,15 +61,8 @@ func (s *Stream) Cursor(ctx context.Context, b Batch) (*Cursor, error) {
 	if s.c.v2.Load() || s.c.noCursor.Load() {
 		return nil, ErrNoCursor
 	}
-	body := append([]byte(`{"baton":`), "null"...)
-	if s.baton != "" {
-		body = appendString(body[:len(`{"baton":`)], s.baton)
-	}
-	body = append(body, `,"batch":`...)
-	if idx := s.c.replIndex.Load(); idx > 0 && b.ReplicationIndex == 0 {
-		b.ReplicationIndex = idx
-	}
-	body, err := appendBatch(body, &b)
+	s.c.stampBatch(&b)
+	body, err := appendBatch(append(appendBaton(nil, s.baton), `,"batch":`...), &b)
 	if err != nil {
 		return nil, &EncodeError{Err: err}
 	}
@@ -77,6 +71,14 @@ func (s *Stream) Cursor(ctx context.Context, b Batch) (*Cursor, error) {
 	if base == "" {
 		base = s.c.base
 	}
+	start := time.Now()
+	cur, err := s.openCursor(ctx, base, body)
+	s.logRequest(ctx, []Request{ExecuteBatch(b)}, start, err)
+	return cur, err
+}
+
+// openCursor posts a cursor request and reads the answer's header.
+func (s *Stream) openCursor(ctx context.Context, base string, body []byte) (*Cursor, error) {
 	resp, err := s.send(ctx, base+"/v3/cursor", body)
 	if err != nil {
 		s.Reset()
@@ -102,16 +104,9 @@ func (s *Stream) Cursor(ctx context.Context, b Batch) (*Cursor, error) {
 		s.Reset()
 		return nil, err
 	}
-	s.baton, s.baseURL = "", ""
-	if head.Baton != nil {
-		s.baton = *head.Baton
-	}
-	if head.BaseURL != nil && *head.BaseURL != "" && s.baton != "" {
-		if s.baseURL, err = s.c.checkBaseURL(*head.BaseURL); err != nil {
-			cur.body.Close()
-			s.Reset()
-			return nil, err
-		}
+	if err := s.adopt(head.Baton, head.BaseURL); err != nil {
+		cur.body.Close()
+		return nil, err
 	}
 	return cur, nil
 }

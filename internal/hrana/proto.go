@@ -103,12 +103,7 @@ func deref(cs []*Cond) []Cond {
 // appendPipeline encodes a pipeline request body:
 // {"baton":...,"requests":[...]}.
 func appendPipeline(b []byte, baton string, reqs []Request) ([]byte, error) {
-	b = append(b, `{"baton":`...)
-	if baton == "" {
-		b = append(b, "null"...)
-	} else {
-		b = appendString(b, baton)
-	}
+	b = appendBaton(b, baton)
 	b = append(b, `,"requests":[`...)
 	for i, r := range reqs {
 		if i > 0 {
@@ -120,6 +115,15 @@ func appendPipeline(b []byte, baton string, reqs []Request) ([]byte, error) {
 		}
 	}
 	return append(b, "]}"...), nil
+}
+
+// appendBaton opens a request body: {"baton":"..." or {"baton":null.
+func appendBaton(b []byte, baton string) []byte {
+	b = append(b, `{"baton":`...)
+	if baton == "" {
+		return append(b, "null"...)
+	}
+	return appendString(b, baton)
 }
 
 func appendRequest(b []byte, r Request) ([]byte, error) {

@@ -66,3 +66,10 @@ func (c *Client) withReplicationIndex(reqs []Request) []Request {
 	}
 	return out
 }
+
+// stampBatch gives b the client's index unless it carries one.
+func (c *Client) stampBatch(b *Batch) {
+	if idx := c.replIndex.Load(); idx > 0 && b.ReplicationIndex == 0 {
+		b.ReplicationIndex = idx
+	}
+}

@@ -87,19 +87,28 @@ func (s *Stream) Pipeline(ctx context.Context, reqs ...Request) ([]Result, error
 		return nil, err
 	}
 	s.c.observeResults(results)
-	s.baton, s.baseURL = "", ""
-	if pr.Baton != nil {
-		s.baton = *pr.Baton
+	if err := s.adopt(pr.Baton, pr.BaseURL); err != nil {
+		return nil, err
 	}
-	if pr.BaseURL != nil && *pr.BaseURL != "" && s.baton != "" {
-		base, err := s.c.checkBaseURL(*pr.BaseURL)
+	return results, nil
+}
+
+// adopt takes the baton and base_url of an answer: the stream goes on
+// there, or is closed when the baton is null.
+func (s *Stream) adopt(baton, baseURL *string) error {
+	s.baton, s.baseURL = "", ""
+	if baton != nil {
+		s.baton = *baton
+	}
+	if baseURL != nil && *baseURL != "" && s.baton != "" {
+		base, err := s.c.checkBaseURL(*baseURL)
 		if err != nil {
 			s.Reset()
-			return nil, err
+			return err
 		}
 		s.baseURL = base
 	}
-	return results, nil
+	return nil
 }
 
 func (s *Stream) roundTrip(ctx context.Context, body []byte, reqs []Request) (*pipelineResponse, []Result, error) {

@@ -30,9 +30,7 @@ func (s *Stream) wsCursor(ctx context.Context, b Batch) (*Cursor, error) {
 	if sock.version < 3 {
 		return nil, ErrNoCursor
 	}
-	if idx := s.c.replIndex.Load(); idx > 0 && b.ReplicationIndex == 0 {
-		b.ReplicationIndex = idx
-	}
+	s.c.stampBatch(&b)
 	batch, err := appendBatch(nil, &b)
 	if err != nil {
 		return nil, &EncodeError{Err: err}
