@@ -136,14 +136,14 @@ func (r *revisions) read(ctx context.Context, where string, args ...any) ([]*mig
 
 func scanRevision(rows *entsql.Rows) (*migrate.Revision, error) {
 	var (
-		rev                  migrate.Revision
-		executedAt           any
-		execNanos            int64
-		errText, errStmt     sql.NullString
-		partial              sql.NullString
-		typ, applied, total  int64
-		version, desc, hash  string
-		operator             sql.NullString
+		rev                 migrate.Revision
+		executedAt          any
+		execNanos           int64
+		errText, errStmt    sql.NullString
+		partial             sql.NullString
+		typ, applied, total int64
+		version, desc, hash string
+		operator            sql.NullString
 	)
 	if err := rows.Scan(&version, &desc, &typ, &applied, &total, &executedAt, &execNanos, &errText, &errStmt, &hash, &partial, &operator); err != nil {
 		return nil, err
