@@ -196,6 +196,8 @@ func (a *applier) file(ctx context.Context, f migrate.File) (err error) {
 		rev = &migrate.Revision{Version: f.Version(), Description: f.Desc(), Type: migrate.RevisionTypeExecute}
 	case err != nil:
 		return err
+	case rev.Type.Has(migrate.RevisionTypeBaseline) || rev.Applied == rev.Total && rev.Error == "":
+		return ErrConcurrentApply // completed since the pending files were listed
 	}
 	if err := checkPartial(f, stmts, rev); err != nil {
 		return err
@@ -309,23 +311,24 @@ func (a *applier) run(ctx context.Context, f migrate.File, stmts []string, rev *
 	return len(stmts) - from, nil
 }
 
-// claim makes sure no other run completed the file, then takes the
-// database's write lock by recording the file as started. If another run
-// commits between the read and the write, SQLite refuses the write (the
-// transaction's snapshot is stale), so a file never runs twice.
+// claim records the file as started, unless its row records it completed
+// (by another run, meanwhile): then nothing of it runs again. The
+// migration transaction began with BEGIN IMMEDIATE, so it holds the write
+// lock and reads the latest rows.
 func (a *applier) claim(ctx context.Context, tx dialect.Tx, rev *migrate.Revision) error {
-	store := &revisions{conn: tx}
-	now, err := store.ReadRevision(ctx, rev.Version)
-	switch {
-	case errors.Is(err, migrate.ErrRevisionNotExist):
-	case err != nil:
+	started := *rev
+	started.Error, started.ErrorStmt = "", ""
+	if started.Total == started.Applied {
+		started.Total++ // an empty file: still "not complete" while it runs
+	}
+	written, err := (&revisions{conn: tx}).write(ctx, &started)
+	if err != nil {
 		return err
-	case now.Type.Has(migrate.RevisionTypeBaseline) || now.Applied == now.Total && now.Error == "":
+	}
+	if !written {
 		return ErrConcurrentApply
 	}
-	started := *rev
-	started.Error = ""
-	return store.WriteRevision(ctx, &started)
+	return nil
 }
 
 // unwrapMigration drops the libSQL driver's "migration statement failed:

@@ -77,6 +77,10 @@ func createRevisionsTable(ctx context.Context, drv dialect.Driver) error {
 		return err
 	}
 	if err := m.Create(ctx, revisionsTable()); err != nil {
+		// Another run may have created it meanwhile.
+		if ok, err2 := revisionsExist(ctx, drv); err2 == nil && ok {
+			return nil
+		}
 		return fmt.Errorf("creating %s: %w", RevisionsTable, err)
 	}
 	return nil
@@ -192,17 +196,24 @@ func revisionTime(v any) (time.Time, error) {
 // partial one: a run that failed because another completed the file
 // meanwhile must not undo that record.
 func (r *revisions) WriteRevision(ctx context.Context, rev *migrate.Revision) error {
+	_, err := r.write(ctx, rev)
+	return err
+}
+
+// write is WriteRevision, reporting whether a row was written (false when
+// a completed row was kept).
+func (r *revisions) write(ctx context.Context, rev *migrate.Revision) (bool, error) {
 	if r.dryRun {
-		return nil
+		return true, nil
 	}
 	if rev.Version == atlasIdentifier {
-		return errors.New("writing the Atlas identifier row as a revision is not allowed")
+		return false, errors.New("writing the Atlas identifier row as a revision is not allowed")
 	}
 	var partial any
 	if len(rev.PartialHashes) > 0 {
 		b, err := json.Marshal(rev.PartialHashes)
 		if err != nil {
-			return err
+			return false, err
 		}
 		partial = string(b)
 	}
@@ -223,9 +234,10 @@ func (r *revisions) WriteRevision(ctx context.Context, rev *migrate.Revision) er
 		int64(rev.ExecutionTime), errText, errStmt, rev.Hash, partial, rev.OperatorVersion}
 	var res sql.Result
 	if err := r.conn.Exec(ctx, upsert, args, &res); err != nil {
-		return fmt.Errorf("recording version %s in %s: %w", rev.Version, RevisionsTable, err)
+		return false, fmt.Errorf("recording version %s in %s: %w", rev.Version, RevisionsTable, err)
 	}
-	return nil
+	n, err := res.RowsAffected()
+	return n > 0, err
 }
 
 // DeleteRevision deletes a revision.

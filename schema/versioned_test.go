@@ -20,9 +20,10 @@ import (
 	"github.com/entlibsql/entlibsql/schema"
 )
 
-// freshDriver starts a sqld of its own, so that the database is empty as
-// a first versioned migration (and a dev database) requires.
-func freshDriver(t *testing.T, args ...string) *libsql.Driver {
+// freshServer starts a sqld of its own, so that the database is empty as
+// a first versioned migration (and a dev database) requires, and returns
+// its URL.
+func freshServer(t *testing.T, args ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -31,13 +32,20 @@ func freshDriver(t *testing.T, args ...string) *libsql.Driver {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Stop() })
-	drv, err := libsql.Open(srv.URL())
+	return srv.URL()
+}
+
+func openURL(t *testing.T, url string) *libsql.Driver {
+	t.Helper()
+	drv, err := libsql.Open(url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { drv.Close() })
 	return drv
 }
+
+func freshDriver(t *testing.T) *libsql.Driver { return openURL(t, freshServer(t)) }
 
 func localDir(t *testing.T) *migrate.LocalDir {
 	t.Helper()

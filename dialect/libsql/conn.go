@@ -37,6 +37,10 @@ type conn struct {
 	sticky   bool            // the server stream holds session state
 	lastUsed time.Time
 	bad      bool // the server stream was lost with state on it
+	// begin is the statement that opens the current transaction;
+	// immediateNext makes the next one BEGIN IMMEDIATE (see beginMigration).
+	begin         string
+	immediateNext bool
 }
 
 type connOptions struct {
@@ -113,7 +117,7 @@ func (c *conn) coolIfIdle() {
 // batch; the statement runs only if BEGIN succeeded.
 func (c *conn) runFirstInTx(ctx context.Context, st hrana.Stmt) (*hrana.StmtResult, error) {
 	batch := hrana.Batch{Steps: []hrana.BatchStep{
-		{Stmt: hrana.Stmt{SQL: c.opts.beginSQL, SkipRows: true}},
+		{Stmt: hrana.Stmt{SQL: c.begin, SkipRows: true}},
 		{Condition: hrana.OK(0), Stmt: st},
 	}}
 	results, err := c.pipeline(ctx, hrana.ExecuteBatch(batch))
@@ -132,7 +136,7 @@ func (c *conn) runFirstInTx(ctx context.Context, st hrana.Stmt) (*hrana.StmtResu
 		return nil, err
 	}
 	if e := br.StepErrors[0]; e != nil {
-		err := fmt.Errorf("libsql: %s failed: %w", c.opts.beginSQL, serverError(e))
+		err := fmt.Errorf("libsql: %s failed: %w", c.begin, serverError(e))
 		c.breakTx(err)
 		return nil, err
 	}
@@ -244,6 +248,10 @@ func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, e
 		return nil, fmt.Errorf("libsql: isolation level %d is not supported: SQLite transactions are serializable", opts.Isolation)
 	}
 	c.tx, c.txCtx, c.txErr = txPending, ctx, nil
+	c.begin = c.opts.beginSQL
+	if c.immediateNext {
+		c.begin, c.immediateNext = "BEGIN IMMEDIATE", false
+	}
 	return &tx{c: c}, nil
 }
 

@@ -37,7 +37,7 @@ func (c *conn) query(ctx context.Context, st hrana.Stmt) (driver.Rows, error) {
 	batch := hrana.Batch{Steps: []hrana.BatchStep{{Stmt: st}}}
 	if first {
 		batch.Steps = []hrana.BatchStep{
-			{Stmt: hrana.Stmt{SQL: c.opts.beginSQL, SkipRows: true}},
+			{Stmt: hrana.Stmt{SQL: c.begin, SkipRows: true}},
 			{Condition: hrana.OK(0), Stmt: st},
 		}
 	}
@@ -68,7 +68,7 @@ func (c *conn) query(ctx context.Context, st hrana.Stmt) (driver.Rows, error) {
 			return newStreamRows(c, cur, e.Cols), nil
 		case "step_error":
 			if first && e.Step == 0 {
-				err := fmt.Errorf("libsql: %s failed: %w", c.opts.beginSQL, serverError(e.Error))
+				err := fmt.Errorf("libsql: %s failed: %w", c.begin, serverError(e.Error))
 				c.breakTx(err)
 				cur.Close()
 				return nil, err

@@ -143,7 +143,9 @@ func changesForeignKeys(stmt string) bool {
 		_, ok := fkPragma(stmt)
 		return !ok
 	case "INSERT", "UPDATE":
-		return !touchesOnly(stmt, "sqlite_sequence")
+		// Tables no foreign key involves: ent's sequences and the
+		// revisions of versioned migrations.
+		return !touchesOnly(stmt, "sqlite_sequence") && !touchesOnly(stmt, "atlas_schema_revisions")
 	case "ALTER":
 		// RENAME COLUMN carries the foreign keys along; ADD and ALTER COLUMN
 		// matter only with a REFERENCES clause; RENAME TO can point

@@ -206,6 +206,11 @@ func beginMigration(ctx context.Context, db *sql.DB, opts *sql.TxOptions) (*migr
 		discard(conn)
 		return nil, fmt.Errorf("libsql: migration: turning foreign keys off: %w", err)
 	}
+	// A migration writes: BEGIN IMMEDIATE takes the write lock first, so
+	// that concurrent migrations queue at BEGIN instead of each reading a
+	// snapshot it then cannot upgrade to a write. (Over libsql-client-go,
+	// through OpenDB, the transaction is its usual BEGIN.)
+	_ = conn.Raw(immediateNext)
 	tx, err := conn.BeginTx(ctx, opts)
 	if err != nil {
 		discard(conn)
@@ -247,6 +252,15 @@ func (m *migrationTx) end(f func() error) error {
 	err := f()
 	discard(m.conn)
 	return err
+}
+
+// immediateNext makes a connection of this driver open its next
+// transaction with BEGIN IMMEDIATE.
+func immediateNext(dc any) error {
+	if c, ok := dc.(*conn); ok {
+		c.immediateNext = true
+	}
+	return nil
 }
 
 // discard closes conn's server stream rather than pooling a connection
