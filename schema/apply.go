@@ -129,9 +129,9 @@ func checkSum(dir migrate.Dir) error {
 	case err == nil:
 		return nil
 	case errors.As(err, &ce):
-		return fmt.Errorf("atlas.sum does not match the migration directory: %s was %s since it was hashed; nothing was run (if the change is intended, rehash the directory)", ce.File, ce.Reason)
+		return fmt.Errorf("atlas.sum does not match the migration directory (%s was %s since it was hashed): refusing to run anything; if the change is intended, rehash the directory", ce.File, ce.Reason)
 	case errors.Is(err, migrate.ErrChecksumNotFound):
-		return errors.New("the migration directory has no atlas.sum: nothing was run (hash the directory first)")
+		return errors.New("the migration directory has no atlas.sum: refusing to run anything; hash the directory first")
 	}
 	return fmt.Errorf("checking atlas.sum: %w", err)
 }

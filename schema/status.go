@@ -12,9 +12,11 @@ import (
 
 // StatusReport is where a database stands against a migration directory.
 type StatusReport struct {
-	// Current is the version of the last revision, "" if none.
+	// Current is the version of the last file applied whole (or of the
+	// baseline), "" if none.
 	Current string
-	// Applied are the database's revisions, in version order.
+	// Applied are the database's revisions, in version order (a failed
+	// file's too).
 	Applied []*migrate.Revision
 	// Pending are the files Apply would run, in order.
 	Pending []migrate.File
@@ -43,12 +45,12 @@ func Status(ctx context.Context, drv dialect.Driver, dir migrate.Dir, baseline s
 		return nil, err
 	}
 	r := &StatusReport{Applied: revs, Pending: pending}
-	if n := len(revs); n > 0 {
-		last := revs[n-1]
-		r.Current = last.Version
-		if last.Error != "" || last.Applied != last.Total {
-			r.Failed = last
+	for _, rev := range revs {
+		if rev.Error != "" || rev.Applied != rev.Total {
+			r.Failed = rev
+			continue
 		}
+		r.Current, r.Failed = rev.Version, nil
 	}
 	return r, nil
 }

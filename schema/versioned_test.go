@@ -267,7 +267,7 @@ func TestApplyFailingFile(t *testing.T) {
 		t.Fatalf("table more exists (%d, %v): the failed file was not rolled back", n, err)
 	}
 	st := status(t, target, dir)
-	if st.Current != "2" || st.Failed == nil || !strings.Contains(st.Failed.Error, "no such table") ||
+	if st.Current != "1" || st.Failed == nil || !strings.Contains(st.Failed.Error, "no such table") ||
 		!strings.Contains(st.Failed.ErrorStmt, "missing") || st.Failed.Applied != 0 || len(st.Pending) != 1 {
 		t.Fatalf("status after the failure: %+v (failed %+v)", st, st.Failed)
 	}

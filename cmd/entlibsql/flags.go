@@ -1,0 +1,83 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"ariga.io/atlas/sql/migrate"
+
+	"github.com/entlibsql/entlibsql/dialect/libsql"
+)
+
+// parse parses flags wherever they are among the positional arguments
+// (`diff NAME --dir ...` as well as `diff --dir ... NAME`) and returns the
+// positional ones.
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	fs.SetOutput(io.Discard)
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, usageError(err.Error())
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos, args = append(pos, args[0]), args[1:]
+	}
+}
+
+// openDir opens a migration directory given as file://DIR (or a plain
+// path); create makes it if missing.
+func openDir(raw string, create bool) (*migrate.LocalDir, error) {
+	if raw == "" {
+		return nil, usageError("--dir is required")
+	}
+	path := raw
+	if strings.Contains(raw, "://") {
+		u, err := url.Parse(raw)
+		if err != nil {
+			return nil, usageError(fmt.Sprintf("--dir: %v", err))
+		}
+		if u.Scheme != "file" {
+			return nil, usageError(fmt.Sprintf("--dir: %q is not a file:// URL", raw))
+		}
+		if u.RawQuery != "" && u.Query().Get("format") != "" && u.Query().Get("format") != "atlas" {
+			return nil, usageError("--dir: only Atlas's directory format is supported")
+		}
+		path = filepath.Join(u.Host, u.Path)
+	}
+	if create {
+		if err := os.MkdirAll(path, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	dir, err := migrate.NewLocalDir(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("the migration directory %s does not exist", path)
+	}
+	return dir, err
+}
+
+// openDB opens a libSQL database from a URL flag, with the auth token
+// from tokenEnv unless the URL carries one.
+func openDB(flagName, raw, tokenEnv string) (*libsql.Driver, error) {
+	if raw == "" {
+		return nil, usageError(flagName + " is required")
+	}
+	var opts []libsql.Option
+	if tok := os.Getenv(tokenEnv); tok != "" {
+		opts = append(opts, libsql.WithAuthToken(tok))
+	}
+	drv, err := libsql.Open(raw, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", flagName, err)
+	}
+	return drv, nil
+}
