@@ -22,8 +22,8 @@ import (
 // the directory already builds tables.
 //
 // opts are ent's migrate options (WithDropColumn, WithDropIndex, ...).
-// WithLibSQL may be given too: the files then use libSQL's ALTER COLUMN,
-// which only a libSQL dev database (not the Atlas CLI's SQLite) replays.
+// Not WithLibSQL: its NOT NULL checks run when ent applies a plan, and a
+// file has no such step; files keep Atlas's table rebuilds.
 func Diff(ctx context.Context, dev dialect.Driver, dir migrate.Dir, name string, tables []*entschema.Table, opts ...entschema.MigrateOption) (string, error) {
 	if err := checkSum(dir); err != nil {
 		return "", err
