@@ -112,9 +112,15 @@ func TestMigrateWorkflow(t *testing.T) {
 	if n := count(t, db, "SELECT count(*) FROM parents WHERE rank = 0"); n != 20 {
 		t.Fatalf("%d of 20 parents have the new column's default", n)
 	}
-	mustContain(t, ok(t, "migrate", "status", "--dir", dir, "--url", target), "up to date", "2 files applied")
+	// Over WebSocket too.
+	mustContain(t, ok(t, "migrate", "status", "--dir", dir, "--url", strings.Replace(target, "http://", "ws://", 1)), "up to date", "2 files applied")
 	mustContain(t, ok(t, "migrate", "diff", "again", "--dir", dir, "--to", "ent://./testdata/v2"), "up to date")
 	mustContain(t, ok(t, "migrate", "apply", "--dir", dir, "--url", target), "nothing to do")
+
+	// The same directory on a local libSQL file.
+	local := "file:" + filepath.Join(t.TempDir(), "local.db")
+	mustContain(t, ok(t, "migrate", "apply", "--dir", dir, "--url", local), "applied 2 files")
+	mustContain(t, ok(t, "migrate", "status", "--dir", dir, "--url", local), "up to date")
 
 	// An edited file: apply refuses and names it; hash accepts the edit.
 	files, _ := filepath.Glob(filepath.Join(strings.TrimPrefix(dir, "file://"), "*_note_optional.sql"))
