@@ -81,3 +81,32 @@ func openDB(flagName, raw, tokenEnv string) (*libsql.Driver, error) {
 	}
 	return drv, nil
 }
+
+// target is the flags apply and status share: a directory and a database.
+type target struct {
+	dir, url, baseline *string
+}
+
+func targetFlags(fs *flag.FlagSet) *target {
+	return &target{
+		dir:      fs.String("dir", "", "the migration directory, file://DIR"),
+		url:      fs.String("url", "", "the database to migrate"),
+		baseline: fs.String("baseline", "", "the version an existing database (with tables, no revisions) is at"),
+	}
+}
+
+// open parses args, which take no positional argument, and opens the
+// directory and the database.
+func (t *target) open(fs *flag.FlagSet, args []string) (*migrate.LocalDir, *libsql.Driver, error) {
+	if pos, err := parse(fs, args); err != nil {
+		return nil, nil, err
+	} else if len(pos) > 0 {
+		return nil, nil, usageError(fmt.Sprintf("unexpected argument %q", pos[0]))
+	}
+	dir, err := openDir(*t.dir, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	drv, err := openDB("--url", *t.url, "LIBSQL_AUTH_TOKEN")
+	return dir, drv, err
+}

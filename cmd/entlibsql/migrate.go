@@ -67,21 +67,10 @@ func diffCmd(ctx context.Context, args []string, out io.Writer) error {
 // applyCmd runs the pending files on the database.
 func applyCmd(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("apply", flag.ContinueOnError)
-	dirURL := fs.String("dir", "", "the migration directory, file://DIR")
-	dbURL := fs.String("url", "", "the database to migrate")
+	t := targetFlags(fs)
 	dryRun := fs.Bool("dry-run", false, "print what would run, change nothing")
-	baseline := fs.String("baseline", "", "the version an existing database (with tables, no revisions) is at")
 	verbose := fs.Bool("v", false, "print every statement")
-	if pos, err := parse(fs, args); err != nil {
-		return err
-	} else if len(pos) > 0 {
-		return usageError(fmt.Sprintf("unexpected argument %q", pos[0]))
-	}
-	dir, err := openDir(*dirURL, false)
-	if err != nil {
-		return err
-	}
-	drv, err := openDB("--url", *dbURL, "LIBSQL_AUTH_TOKEN")
+	dir, drv, err := t.open(fs, args)
 	if err != nil {
 		return err
 	}
@@ -103,7 +92,7 @@ func applyCmd(ctx context.Context, args []string, out io.Writer) error {
 		}
 	}
 	fmt.Fprintf(out, "%s pending files of %s\n", verb, dir.Path())
-	applied, err := schema.Apply(ctx, drv, dir, schema.ApplyOptions{DryRun: *dryRun, Baseline: *baseline, Log: log})
+	applied, err := schema.Apply(ctx, drv, dir, schema.ApplyOptions{DryRun: *dryRun, Baseline: *t.baseline, Log: log})
 	if err != nil {
 		return err
 	}
@@ -121,24 +110,13 @@ func applyCmd(ctx context.Context, args []string, out io.Writer) error {
 // statusCmd says whether the database is up to date, and what is pending.
 func statusCmd(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("status", flag.ContinueOnError)
-	dirURL := fs.String("dir", "", "the migration directory, file://DIR")
-	dbURL := fs.String("url", "", "the database")
-	baseline := fs.String("baseline", "", "the version an existing database (with tables, no revisions) is at")
-	if pos, err := parse(fs, args); err != nil {
-		return err
-	} else if len(pos) > 0 {
-		return usageError(fmt.Sprintf("unexpected argument %q", pos[0]))
-	}
-	dir, err := openDir(*dirURL, false)
-	if err != nil {
-		return err
-	}
-	drv, err := openDB("--url", *dbURL, "LIBSQL_AUTH_TOKEN")
+	t := targetFlags(fs)
+	dir, drv, err := t.open(fs, args)
 	if err != nil {
 		return err
 	}
 	defer drv.Close()
-	st, err := schema.Status(ctx, drv, dir, *baseline)
+	st, err := schema.Status(ctx, drv, dir, *t.baseline)
 	if err != nil {
 		return err
 	}
