@@ -80,7 +80,7 @@ func (s *Stream) Cursor(ctx context.Context, b Batch) (*Cursor, error) {
 
 // openCursor posts a cursor request and reads the answer's header.
 func (s *Stream) openCursor(ctx context.Context, base string, body []byte) (*Cursor, error) {
-	resp, err := s.send(ctx, base+"/v3/cursor", body)
+	resp, err := s.send(ctx, base+"/v3/cursor", body, true)
 	if err != nil {
 		s.Reset()
 		return nil, err
