@@ -17,6 +17,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"time"
 
 	_ "github.com/tursodatabase/libsql-client-go/libsql" // registers "libsql": the baseline
@@ -98,14 +99,14 @@ func run(rounds, rows int) error {
 	var table []row
 	for _, m := range measurements(env) {
 		results := make([]result, len(subs))
-		var ref float64
+		var refs, ours []float64 // per round, for measurements with a reference
 		for r := 0; r < rounds; r++ {
 			if m.reference != nil {
 				v, err := m.reference(ctx)
 				if err != nil {
 					return fmt.Errorf("%s, reference: %w", m.name, err)
 				}
-				ref += v / float64(rounds)
+				refs = append(refs, v)
 			}
 			for i, s := range subs {
 				res, err := m.run(ctx, s)
@@ -117,9 +118,12 @@ func run(rounds, rows int) error {
 					res = result{failed: firstLine(err.Error())}
 				}
 				results[i] = results[i].add(res, r == 0)
+				if i == 0 && m.reference != nil {
+					ours = append(ours, res.value)
+				}
 			}
 		}
-		table = append(table, row{m: m, ours: results[0].div(rounds), base: results[1].div(rounds), ref: ref})
+		table = append(table, row{m: m, ours: results[0].div(rounds), base: results[1].div(rounds), refs: refs, oursPerRound: ours})
 		fmt.Fprintf(os.Stderr, "measured: %s\n", m.name)
 	}
 	printTable(table, rounds, rows)
@@ -162,7 +166,9 @@ func firstLine(s string) string {
 type row struct {
 	m          measurement
 	ours, base result
-	ref        float64 // the measurement's reference, when it has one
+	// Per round, for a measurement with a reference: the reference and
+	// entlibsql, measured one right after the other.
+	refs, oursPerRound []float64
 }
 
 func printTable(table []row, rounds, rows int) {
@@ -191,10 +197,30 @@ func printTable(table []row, rounds, rows int) {
 	fmt.Println()
 	for _, r := range table {
 		if r.m.reference != nil {
-			fmt.Println(r.m.describeRef(r.ref, r.ours.value))
+			fmt.Println(r.m.describeRef(r.refs, r.oursPerRound))
 		}
 	}
 	fmt.Printf("rows in the read measurements: %d; peak heap sampled with GOGC=%d for both drivers\n", rows, heapGCPercent)
+}
+
+// median of per-round values: one round disturbed by the machine's other
+// work does not move it.
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// perRound applies f to each round's reference and entlibsql value.
+func perRound(refs, ours []float64, f func(ref, ours float64) float64) []float64 {
+	out := make([]float64, len(refs))
+	for i := range refs {
+		out[i] = f(refs[i], ours[i])
+	}
+	return out
 }
 
 func mib(b uint64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }

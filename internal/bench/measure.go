@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -73,10 +74,11 @@ type measurement struct {
 	format     func(float64) string
 	run        func(ctx context.Context, s *subject) (result, error)
 	// reference, when set, measures what the subjects are held against
-	// (the server's own limit, the bare round trips) in every round,
-	// interleaved with them; describeRef says how entlibsql compares.
+	// (the server's own limit, the bare round trips) in every round, right
+	// before them; describeRef says how entlibsql compares, from the
+	// values of each round.
 	reference   func(ctx context.Context) (float64, error)
-	describeRef func(ref, ours float64) string
+	describeRef func(refs, ours []float64) string
 }
 
 func measurements(e *env) []measurement {
@@ -101,9 +103,11 @@ func measurements(e *env) []measurement {
 				})
 			},
 			reference: func(ctx context.Context) (float64, error) { return serverLimit(ctx, e.srv.URL(), e.userID) },
-			describeRef: func(limit, ours float64) string {
-				return fmt.Sprintf("server limit (a bare loop posting the same Get request, 32 goroutines): %.0f req/s; "+
-					"entlibsql reaches %.2f of it (target ≥ 0.8)", limit, ours/limit)
+			describeRef: func(limits, ours []float64) string {
+				f := perRound(limits, ours, func(limit, ours float64) float64 { return ours / limit })
+				return fmt.Sprintf("server limit (a bare loop posting the same Get request, 32 goroutines): %.0f req/s (median); "+
+					"entlibsql reaches %.2f of it (median of the rounds' fractions, %.2f–%.2f; target ≥ 0.8)",
+					median(limits), median(f), slices.Min(f), slices.Max(f))
 			}},
 		{name: "3-insert transaction, 5 ms per request", target: "≤ 23 ms", format: formatDuration,
 			run: func(ctx context.Context, s *subject) (result, error) {
@@ -133,9 +137,11 @@ func measurements(e *env) []measurement {
 			reference: func(ctx context.Context) (float64, error) {
 				return bareTransaction(ctx, e.proxy.URL(), e.authorID)
 			},
-			describeRef: func(bare, ours float64) string {
+			describeRef: func(bare, ours []float64) string {
+				d := perRound(bare, ours, func(bare, ours float64) float64 { return ours - bare })
 				return fmt.Sprintf("3-insert transaction: the same 4 requests posted bare, one after another, through the same proxy "+
-					"take %s; entlibsql takes %s (%+.1f ms)", formatDuration(bare), formatDuration(ours), (ours-bare)/1e6)
+					"take %s (median); entlibsql takes %s (median), a difference of %+.1f ms (median over the rounds)",
+					formatDuration(median(bare)), formatDuration(median(ours)), median(d)/1e6)
 			}},
 		// SQLite takes at most 32,766 variables in a statement, so ent's
 		// CreateBulk of 10,000 posts (5 columns each) goes in chunks.
