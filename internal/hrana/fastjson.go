@@ -141,3 +141,162 @@ func parseRow(line []byte) ([]Value, bool) {
 	rest = bytes.TrimRight(rest[2:], "\r\n")
 	return row, len(rest) == 0
 }
+
+// parseExecuteAnswer decodes the answer to a pipeline of one execute
+// request if it is written exactly as sqld writes it:
+//
+//	{"baton":…,"base_url":…,"results":[{"type":"ok","response":{"type":"execute",
+//	"result":{"cols":[…],"rows":[…],"affected_row_count":…,"last_insert_rowid":…,
+//	"replication_index":…[,"rows_read":…,"rows_written":…,"query_duration_ms":…]}}}]}
+//
+// It is the answer to every autocommit statement and every statement of a
+// transaction but the first. For anything else it reports !ok.
+func parseExecuteAnswer(body []byte) (*pipelineResponse, *StmtResult, bool) {
+	s := &scanner{b: body, ok: true}
+	var pr pipelineResponse
+	r := &StmtResult{Cols: []Col{}, Rows: [][]Value{}}
+	s.lit(`{"baton":`)
+	pr.Baton = s.optString()
+	s.lit(`,"base_url":`)
+	pr.BaseURL = s.optString()
+	s.lit(`,"results":[{"type":"ok","response":{"type":"execute","result":{"cols":[`)
+	for i := 0; s.next(i, ']'); i++ {
+		s.lit(`{"name":`)
+		name := s.optString()
+		s.lit(`,"decltype":`)
+		decl := s.optString()
+		s.lit(`}`)
+		var c Col
+		if name != nil {
+			c.Name = *name
+		}
+		if decl != nil {
+			c.Decltype = *decl
+		}
+		r.Cols = append(r.Cols, c)
+	}
+	s.lit(`,"rows":[`)
+	for i := 0; s.next(i, ']'); i++ {
+		s.lit(`[`)
+		row := []Value{}
+		for j := 0; s.next(j, ']'); j++ {
+			row = append(row, Value{V: s.value()})
+		}
+		r.Rows = append(r.Rows, row)
+	}
+	s.lit(`,"affected_row_count":`)
+	r.AffectedRowCount = s.int()
+	s.lit(`,"last_insert_rowid":`)
+	r.LastInsertRowID = s.optInt()
+	s.lit(`,"replication_index":`)
+	r.ReplicationIndex = s.optInt()
+	for _, stat := range []string{`,"rows_read":`, `,"rows_written":`, `,"query_duration_ms":`} {
+		if bytes.HasPrefix(s.b, []byte(stat)) {
+			s.lit(stat)
+			s.number()
+		}
+	}
+	s.lit(`}}}]}`)
+	if !s.ok || len(s.b) != 0 {
+		return nil, nil, false
+	}
+	return &pr, r, true
+}
+
+// scanner reads the exact text of a fast path. Once something does not
+// match, ok is false and every later read is a no-op.
+type scanner struct {
+	b  []byte
+	ok bool
+}
+
+// lit consumes l.
+func (s *scanner) lit(l string) {
+	if s.ok && bytes.HasPrefix(s.b, []byte(l)) {
+		s.b = s.b[len(l):]
+		return
+	}
+	s.ok = false
+}
+
+// next reports whether element i of a list follows, consuming the comma
+// before it, or the list ends, consuming end.
+func (s *scanner) next(i int, end byte) bool {
+	if s.ok && len(s.b) > 0 && s.b[0] == end {
+		s.b = s.b[1:]
+		return false
+	}
+	if i > 0 {
+		s.lit(",")
+	}
+	return s.ok
+}
+
+func (s *scanner) optString() *string {
+	if !s.ok || bytes.HasPrefix(s.b, []byte("null")) {
+		s.lit("null")
+		return nil
+	}
+	str, n, ok := parseString(s.b)
+	if !ok {
+		s.ok = false
+		return nil
+	}
+	s.b = s.b[n:]
+	return &str
+}
+
+func (s *scanner) value() any {
+	if !s.ok {
+		return nil
+	}
+	v, n, ok := parseValue(s.b)
+	if !ok {
+		s.ok = false
+		return nil
+	}
+	s.b = s.b[n:]
+	return v
+}
+
+// token returns the bytes up to the next ',' or '}'.
+func (s *scanner) token() []byte {
+	end := bytes.IndexAny(s.b, ",}")
+	if !s.ok || end < 1 {
+		s.ok = false
+		return nil
+	}
+	t := s.b[:end]
+	s.b = s.b[end:]
+	return t
+}
+
+// int reads an integer written as a JSON number.
+func (s *scanner) int() int64 {
+	t := s.token()
+	n, err := strconv.ParseInt(string(t), 10, 64)
+	if err != nil || !json.Valid(t) {
+		s.ok = false
+	}
+	return n
+}
+
+// optInt reads null or an integer written as a JSON string.
+func (s *scanner) optInt() OptInt {
+	t := s.token()
+	if !s.ok || string(t) == "null" {
+		return OptInt{}
+	}
+	var o OptInt
+	if len(t) < 3 || t[0] != '"' || t[len(t)-1] != '"' || o.UnmarshalJSON(t) != nil || !json.Valid(t) {
+		s.ok = false
+	}
+	return o
+}
+
+// number skips a JSON number.
+func (s *scanner) number() {
+	if t := s.token(); s.ok && (!json.Valid(t) || t[0] != '-' && (t[0] < '0' || t[0] > '9')) {
+		s.ok = false
+	}
+}
