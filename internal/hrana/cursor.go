@@ -40,6 +40,7 @@ type Cursor struct {
 	c    *Client
 	body io.ReadCloser // over HTTP
 	r    *bufio.Reader
+	long []byte // a line longer than r's buffer
 	done bool
 
 	// Over WebSocket: the cursor on the socket, entries fetched and not
@@ -79,7 +80,7 @@ func (s *Stream) Cursor(ctx context.Context, b Batch) (*Cursor, error) {
 
 // openCursor posts a cursor request and reads the answer's header.
 func (s *Stream) openCursor(ctx context.Context, base string, body []byte) (*Cursor, error) {
-	resp, err := s.send(ctx, base+"/v3/cursor", body)
+	resp, err := s.send(ctx, base+"/v3/cursor", body, true)
 	if err != nil {
 		s.Reset()
 		return nil, err
@@ -137,9 +138,19 @@ func (c *Cursor) head() (*cursorHead, error) {
 	return &h, nil
 }
 
-// line reads one line of the body.
+// line reads one line of the body. The line is valid until the next read:
+// whoever decodes it copies what it keeps.
 func (c *Cursor) line() ([]byte, error) {
-	line, err := c.r.ReadBytes('\n')
+	line, err := c.r.ReadSlice('\n')
+	if err == bufio.ErrBufferFull {
+		// Longer than the buffer (a long text or blob): gather it.
+		c.long = append(c.long[:0], line...)
+		for err == bufio.ErrBufferFull {
+			line, err = c.r.ReadSlice('\n')
+			c.long = append(c.long, line...)
+		}
+		line = c.long
+	}
 	if len(line) > 0 && (err == nil || err == io.EOF) {
 		return line, nil
 	}
@@ -168,6 +179,9 @@ func (c *Cursor) Next() (*CursorEntry, error) {
 		}
 		if len(line) <= 1 { // a blank line
 			continue
+		}
+		if row, ok := parseRow(line); ok {
+			return &CursorEntry{Type: "row", Row: row}, nil
 		}
 		var e CursorEntry
 		if err := json.Unmarshal(line, &e); err != nil {

@@ -328,6 +328,17 @@ type pipelineResponse struct {
 // decodePipeline parses a pipeline response body and checks that it
 // answers the requests that were sent, one result each, in kind.
 func decodePipeline(body []byte, reqs []Request) (*pipelineResponse, []Result, error) {
+	if len(reqs) == 1 && reqs[0].kind == "execute" {
+		if pr, r, ok := parseExecuteAnswer(body); ok {
+			return pr, []Result{{Response: &Response{Type: "execute", Result: r}}}, nil
+		}
+	}
+	return decodePipelineJSON(body, reqs)
+}
+
+// decodePipelineJSON is decodePipeline for any answer, through
+// encoding/json: the reference the fast path is held to.
+func decodePipelineJSON(body []byte, reqs []Request) (*pipelineResponse, []Result, error) {
 	var pr pipelineResponse
 	if err := json.Unmarshal(body, &pr); err != nil {
 		return nil, nil, &ProtocolError{Msg: "malformed pipeline response", Err: err}

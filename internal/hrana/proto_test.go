@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -112,13 +113,87 @@ func TestDecodePipelineRejects(t *testing.T) {
 	}
 }
 
+// sampleExecuteAnswer is sqld's answer to one execute request, as sent.
+const sampleExecuteAnswer = `{"baton":"b1","base_url":null,"results":[{"type":"ok","response":{"type":"execute","result":{` +
+	`"cols":[{"name":"id","decltype":"INTEGER"},{"name":"name","decltype":"TEXT"},{"name":"1.5","decltype":null}],` +
+	`"rows":[[{"type":"integer","value":"1"},{"type":"text","value":"a\"b"},{"type":"float","value":1.5}],[{"type":"null"},{"type":"blob","base64":"AP8"},{"type":"float","value":-0}]],` +
+	`"affected_row_count":0,"last_insert_rowid":"42","replication_index":null,"rows_read":2,"rows_written":0,"query_duration_ms":0.088}}}]}`
+
+// checkExecuteFastPath checks that where the fast path decodes an answer,
+// encoding/json decodes it to the same.
+func checkExecuteFastPath(t *testing.T, body []byte) {
+	t.Helper()
+	pr, r, ok := parseExecuteAnswer(body)
+	if !ok {
+		return
+	}
+	reqs := []Request{Execute(Stmt{SQL: "x"})}
+	slowPR, slow, err := decodePipelineJSON(body, reqs)
+	if err != nil {
+		t.Fatalf("fast path decoded %s; encoding/json says %v", body, err)
+	}
+	if !reflect.DeepEqual(pr.Baton, slowPR.Baton) || !reflect.DeepEqual(pr.BaseURL, slowPR.BaseURL) {
+		t.Fatalf("baton or base_url differ for %s", body)
+	}
+	fast := &Response{Type: "execute", Result: r}
+	if !reflect.DeepEqual(fast, slow[0].Response) || !sameRows(r.Rows, slow[0].Response.Result.Rows) {
+		t.Fatalf("fast path decoded %s as\n%#v\nencoding/json as\n%#v", body, fast.Result, slow[0].Response.Result)
+	}
+}
+
+func sameRows(a, b [][]Value) bool {
+	for i := range a {
+		for j := range a[i] {
+			if !sameValue(a[i][j].V, b[i][j].V) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func TestParseExecuteAnswer(t *testing.T) {
+	_, r, ok := parseExecuteAnswer([]byte(sampleExecuteAnswer))
+	if !ok || len(r.Cols) != 3 || len(r.Rows) != 2 || r.LastInsertRowID != (OptInt{42, true}) || r.Rows[0][1].V != `a"b` {
+		t.Fatalf("sample: %+v, %v", r, ok)
+	}
+	checkExecuteFastPath(t, []byte(sampleExecuteAnswer))
+	for name, body := range map[string]string{
+		"no stats":   strings.Replace(sampleExecuteAnswer, `,"rows_read":2,"rows_written":0,"query_duration_ms":0.088`, ``, 1),
+		"empty":      `{"baton":null,"base_url":null,"results":[{"type":"ok","response":{"type":"execute","result":{"cols":[],"rows":[],"affected_row_count":1,"last_insert_rowid":null,"replication_index":"3"}}}]}`,
+		"empty row":  strings.Replace(sampleExecuteAnswer, `"rows":[[`, `"rows":[[],[`, 1),
+		"null names": strings.Replace(sampleExecuteAnswer, `{"name":"id"`, `{"name":null`, 1),
+	} {
+		if _, _, ok := parseExecuteAnswer([]byte(body)); !ok {
+			t.Errorf("%s: not decoded", name)
+		}
+		checkExecuteFastPath(t, []byte(body))
+	}
+	for name, body := range map[string]string{
+		"leading comma":  strings.Replace(sampleExecuteAnswer, `"cols":[`, `"cols":[,`, 1),
+		"missing comma":  strings.Replace(sampleExecuteAnswer, `"INTEGER"},`, `"INTEGER"}`, 1),
+		"trailing comma": strings.Replace(sampleExecuteAnswer, `"AP8"},`, `"AP8"},,`, 1),
+		"unknown field":  strings.Replace(sampleExecuteAnswer, `"rows_read"`, `"cols"`, 1),
+		"float count":    strings.Replace(sampleExecuteAnswer, `"affected_row_count":0`, `"affected_row_count":0.5`, 1),
+		"bare rowid":     strings.Replace(sampleExecuteAnswer, `"42"`, `42`, 1),
+		"error":          `{"baton":null,"base_url":null,"results":[{"type":"error","error":{"message":"x"}}]}`,
+		"trailing":       sampleExecuteAnswer + " ",
+	} {
+		if _, _, ok := parseExecuteAnswer([]byte(body)); ok {
+			t.Errorf("%s: decoded by the fast path", name)
+		}
+	}
+}
+
 // FuzzDecodePipeline feeds arbitrary bodies to the response decoder: it
 // must return results or an error, never panic, and every result it
 // returns must be usable without nil checks beyond the documented ones.
 func FuzzDecodePipeline(f *testing.F) {
 	f.Add([]byte(sampleResponse))
 	f.Add([]byte(`{"baton":null,"base_url":"http://x","results":[{"type":"ok","response":{"type":"close"}}]}`))
+	f.Add([]byte(sampleExecuteAnswer))
 	f.Fuzz(func(t *testing.T, body []byte) {
+		checkExecuteFastPath(t, body)
 		reqs := sampleRequests()
 		for n := 0; n <= len(reqs); n++ {
 			_, res, err := decodePipeline(body, reqs[:n])

@@ -28,53 +28,67 @@ type wireValue struct {
 // strings (so no precision is lost), floats as numbers, blobs as base64
 // (sqld sends it unpadded; padded input is accepted too).
 func (v *Value) UnmarshalJSON(data []byte) error {
+	if x, n, ok := parseValue(data); ok && n == len(data) {
+		v.V = x
+		return nil
+	}
+	x, err := decodeValue(data)
+	if err != nil {
+		return err
+	}
+	v.V = x
+	return nil
+}
+
+// decodeValue decodes a value in any form JSON allows, through
+// encoding/json: the reference parseValue is held to.
+func decodeValue(data []byte) (any, error) {
 	var w wireValue
 	if err := json.Unmarshal(data, &w); err != nil {
-		return fmt.Errorf("hrana: malformed value: %w", err)
+		return nil, fmt.Errorf("hrana: malformed value: %w", err)
 	}
 	switch w.Type {
 	case "null":
-		v.V = nil
+		return nil, nil
 	case "integer":
 		var s string
 		if err := json.Unmarshal(w.Value, &s); err != nil {
-			return fmt.Errorf("hrana: integer value is not a JSON string: %s", truncate(w.Value))
+			return nil, fmt.Errorf("hrana: integer value is not a JSON string: %s", truncate(w.Value))
 		}
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
-			return fmt.Errorf("hrana: integer value %q is not a 64-bit decimal integer", truncateString(s))
+			return nil, fmt.Errorf("hrana: integer value %q is not a 64-bit decimal integer", truncateString(s))
 		}
-		v.V = n
+		return n, nil
 	case "float":
 		if len(w.Value) == 0 || string(w.Value) == "null" {
 			// JSON has no infinities: sqld sends +Inf and -Inf alike as null,
 			// so the sign is lost. Refuse rather than guess.
-			return errNonFiniteFloat
+			return nil, errNonFiniteFloat
 		}
 		f, err := strconv.ParseFloat(string(w.Value), 64)
 		if err != nil || w.Value[0] == '"' {
-			return fmt.Errorf("hrana: float value %s is not a JSON number", truncate(w.Value))
+			return nil, fmt.Errorf("hrana: float value %s is not a JSON number", truncate(w.Value))
 		}
-		v.V = f
+		return f, nil
 	case "text":
 		var s string
 		if err := json.Unmarshal(w.Value, &s); err != nil {
-			return fmt.Errorf("hrana: text value is not a JSON string: %s", truncate(w.Value))
+			return nil, fmt.Errorf("hrana: text value is not a JSON string: %s", truncate(w.Value))
 		}
-		v.V = s
+		return s, nil
 	case "blob":
 		if w.Base64 == nil {
-			return fmt.Errorf("hrana: blob value without base64 field")
+			return nil, fmt.Errorf("hrana: blob value without base64 field")
 		}
 		b, err := decodeBase64(*w.Base64)
 		if err != nil {
-			return fmt.Errorf("hrana: blob value is not valid base64: %w", err)
+			return nil, fmt.Errorf("hrana: blob value is not valid base64: %w", err)
 		}
-		v.V = b
+		return b, nil
 	default:
-		return fmt.Errorf("hrana: unknown value type %q", truncateString(w.Type))
+		return nil, fmt.Errorf("hrana: unknown value type %q", truncateString(w.Type))
 	}
-	return nil
 }
 
 var errNonFiniteFloat = fmt.Errorf("hrana: the server sent a non-finite float (JSON cannot carry ±Inf; the sign is lost)")

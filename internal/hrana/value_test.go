@@ -109,17 +109,74 @@ func TestValueDecode(t *testing.T) {
 	}
 }
 
-// FuzzValue checks that decoding never panics, and that whatever decodes
+// TestParseValue checks the fast path on what sqld sends, and that it
+// leaves every other form to encoding/json.
+func TestParseValue(t *testing.T) {
+	tests := []struct {
+		wire string
+		want any
+		ok   bool
+	}{
+		{`{"type":"null"}`, nil, true},
+		{`{"type":"integer","value":"-9223372036854775808"}`, int64(math.MinInt64), true},
+		{`{"type":"float","value":1e+300}`, 1e300, true},
+		{`{"type":"float","value":2.0}`, 2.0, true},
+		{`{"type":"text","value":"héllo"}`, "héllo", true},
+		{`{"type":"text","value":"a\"b\\c\u00e9\n"}`, "a\"b\\cé\n", true},
+		{`{"type":"text","value":""}`, "", true},
+		{`{"type":"blob","base64":"AP8"}`, []byte{0, 255}, true},
+		{`{"type":"integer","value":"9223372036854775808"}`, nil, false}, // the error comes from encoding/json
+		{`{"type":"float","value":null}`, nil, false},
+		{`{"type":"float","value":"1.5"}`, nil, false},
+		{`{"type":"float","value":01}`, nil, false},
+		{`{"type":"text","value":"a` + "\x01" + `"}`, nil, false},
+		{`{"value":"1","type":"integer"}`, nil, false},
+		{`{ "type":"null"}`, nil, false},
+		{`{"type":"integer","value":"1","extra":1}`, nil, false},
+	}
+	for _, tt := range tests {
+		v, n, ok := parseValue([]byte(tt.wire))
+		if ok != tt.ok || ok && (n != len(tt.wire) || !reflect.DeepEqual(v, tt.want)) {
+			t.Errorf("%s: got %#v, %d, %v; want %#v, %v", tt.wire, v, n, ok, tt.want, tt.ok)
+		}
+	}
+	row, ok := parseRow([]byte(`{"type":"row","row":[{"type":"integer","value":"1"},{"type":"null"}]}` + "\n"))
+	if !ok || !reflect.DeepEqual(row, []Value{{int64(1)}, {nil}}) {
+		t.Errorf("row: %#v, %v", row, ok)
+	}
+	for _, line := range []string{`{"type":"row","row":[{"type":"null"},]}`, `{"type":"row","row":[]} x`, `{"type":"row","row":[{"type":"null"}{"type":"null"}]}`} {
+		if _, ok := parseRow([]byte(line)); ok {
+			t.Errorf("%s: parsed", line)
+		}
+	}
+}
+
+// FuzzValue checks that decoding never panics, that the fast path agrees
+// with encoding/json wherever it answers, and that whatever decodes
 // encodes again and decodes to the same value.
 func FuzzValue(f *testing.F) {
 	for _, s := range []string{
 		`{"type":"null"}`, `{"type":"integer","value":"-9223372036854775808"}`,
 		`{"type":"float","value":1e308}`, `{"type":"text","value":"\u0000é"}`,
 		`{"type":"blob","base64":"AAEC"}`, `{"type":"float","value":null}`,
+		`{"type":"text","value":"a\"\\b"}`, `{"type":"float","value":-0}`,
 	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		if fast, n, ok := parseValue(data); ok {
+			slow, err := decodeValue(data[:n])
+			if err != nil {
+				t.Fatalf("fast path decoded %s as %#v; encoding/json says %v", data[:n], fast, err)
+			}
+			if !sameValue(fast, slow) {
+				t.Fatalf("fast path decoded %s as %#v; encoding/json as %#v", data[:n], fast, slow)
+			}
+			row, ok := parseRow([]byte(rowPrefix + string(data[:n]) + "]}\n"))
+			if !ok || len(row) != 1 || !sameValue(row[0].V, slow) {
+				t.Fatalf("row of %s: %#v, %v", data[:n], row, ok)
+			}
+		}
 		var v Value
 		if json.Unmarshal(data, &v) != nil {
 			return
@@ -142,4 +199,14 @@ func FuzzValue(f *testing.F) {
 			t.Fatalf("round trip changed %#v to %#v", v.V, back.V)
 		}
 	})
+}
+
+// sameValue is reflect.DeepEqual that also tells -0 from 0.
+func sameValue(a, b any) bool {
+	if fa, ok := a.(float64); ok {
+		if fb, ok := b.(float64); !ok || math.Signbit(fa) != math.Signbit(fb) {
+			return false
+		}
+	}
+	return reflect.DeepEqual(a, b)
 }
