@@ -87,18 +87,28 @@ func Apply(ctx context.Context, drv dialect.Driver, dir migrate.Dir, opts ApplyO
 	if opts.Operator == "" {
 		opts.Operator = "entlibsql"
 	}
+	adrv, err := atlasDriver(drv)
+	if err != nil {
+		return nil, err
+	}
 	// First without writing, so that a refusal (a database that needs a
 	// baseline, a history out of order) leaves no trace.
-	pending, err := pendingFiles(ctx, drv, dir, opts.Baseline, true, opts.Operator)
-	if err != nil || len(pending) == 0 {
+	pending, err := pendingFiles(ctx, adrv, drv, dir, opts.Baseline, true, opts.Operator)
+	if err != nil {
 		return nil, err
 	}
 	if !opts.DryRun {
 		if err := createRevisionsTable(ctx, drv); err != nil {
 			return nil, err
 		}
+		if err := clearRolledBack(ctx, drv, dir); err != nil {
+			return nil, err
+		}
+		if len(pending) == 0 {
+			return nil, nil
+		}
 		// Again, writing the baseline revision if one is asked for.
-		if pending, err = pendingFiles(ctx, drv, dir, opts.Baseline, false, opts.Operator); err != nil || len(pending) == 0 {
+		if pending, err = pendingFiles(ctx, adrv, drv, dir, opts.Baseline, false, opts.Operator); err != nil {
 			return nil, err
 		}
 	}
@@ -106,7 +116,7 @@ func Apply(ctx context.Context, drv dialect.Driver, dir migrate.Dir, opts ApplyO
 	if err != nil {
 		return nil, err
 	}
-	a := &applier{drv: drv, sum: sum, opts: opts}
+	a := &applier{drv: drv, adrv: adrv, sum: sum, opts: opts}
 	var applied []migrate.File
 	for _, f := range pending {
 		err := a.file(ctx, f)
@@ -138,17 +148,14 @@ func checkSum(dir migrate.Dir) error {
 
 // pendingFiles asks Atlas's own executor which files are pending, so the
 // rules (baseline, partially applied files, files added out of order) are
-// Atlas's.
-func pendingFiles(ctx context.Context, drv dialect.Driver, dir migrate.Dir, baseline string, dryRun bool, operator string) ([]migrate.File, error) {
-	adrv, err := sqlite.Open(&stdConn{drv})
-	if err != nil {
-		return nil, err
-	}
+// Atlas's. Rows of files that failed and were rolled back are left out:
+// nothing of them is applied, so they are pending as if never tried.
+func pendingFiles(ctx context.Context, adrv migrate.Driver, drv dialect.Driver, dir migrate.Dir, baseline string, dryRun bool, operator string) ([]migrate.File, error) {
 	exopts := []migrate.ExecutorOption{migrate.WithOperatorVersion(operator)}
 	if baseline != "" {
 		exopts = append(exopts, migrate.WithBaselineVersion(baseline))
 	}
-	ex, err := migrate.NewExecutor(adrv, dir, &revisions{conn: drv, dryRun: dryRun}, exopts...)
+	ex, err := migrate.NewExecutor(adrv, dir, &revisions{conn: drv, dryRun: dryRun, hideRolledBack: true}, exopts...)
 	if err != nil {
 		return nil, err
 	}
@@ -163,8 +170,48 @@ func pendingFiles(ctx context.Context, drv dialect.Driver, dir migrate.Dir, base
 	return pending, err
 }
 
+// atlasDriver is Atlas's SQLite driver over drv.
+func atlasDriver(drv dialect.Driver) (migrate.Driver, error) { return sqlite.Open(&stdConn{drv}) }
+
+// clearRolledBack deletes the rows of files that failed, were rolled back
+// and are gone from dir (deleted or renamed after the failure): the Atlas
+// CLI would take such a row for a partly applied file it cannot find.
+func clearRolledBack(ctx context.Context, drv dialect.Driver, dir migrate.Dir) error {
+	store := &revisions{conn: drv}
+	revs, err := store.ReadRevisions(ctx)
+	if err != nil {
+		return err
+	}
+	files, err := versions(dir)
+	if err != nil {
+		return err
+	}
+	for _, r := range revs {
+		if rolledBack(r) && !files[r.Version] {
+			if err := store.DeleteRevision(ctx, r.Version); err != nil {
+				return fmt.Errorf("clearing the row of version %s, which failed and whose file is gone: %w", r.Version, err)
+			}
+		}
+	}
+	return nil
+}
+
+// versions is the set of the versions of dir's files.
+func versions(dir migrate.Dir) (map[string]bool, error) {
+	files, err := dir.Files()
+	if err != nil {
+		return nil, err
+	}
+	vs := make(map[string]bool, len(files))
+	for _, f := range files {
+		vs[f.Version()] = true
+	}
+	return vs, nil
+}
+
 type applier struct {
 	drv  dialect.Driver
+	adrv migrate.Driver // Atlas's SQLite driver, to split files as the Atlas CLI does
 	sum  migrate.HashFile
 	opts ApplyOptions
 }
@@ -176,12 +223,15 @@ func (a *applier) log(e ApplyEvent) {
 }
 
 // file applies one migration file in one transaction.
-func (a *applier) file(ctx context.Context, f migrate.File) (err error) {
+func (a *applier) file(ctx context.Context, f migrate.File) error {
 	hash, err := a.sum.SumByName(f.Name())
 	if err != nil {
 		return fmt.Errorf("migration file %s: %w", f.Name(), err)
 	}
-	decls, err := f.StmtDecls()
+	// Atlas's SQLite driver splits a file as the Atlas CLI does (a
+	// CREATE TRIGGER's BEGIN ... END stays one statement), so both count
+	// and hash statements alike.
+	decls, err := migrate.FileStmtDecls(a.adrv, f)
 	if err != nil {
 		return &FileError{File: f.Name(), Err: fmt.Errorf("reading statements: %w", err)}
 	}
@@ -189,42 +239,35 @@ func (a *applier) file(ctx context.Context, f migrate.File) (err error) {
 	for i, d := range decls {
 		stmts[i] = d.Text
 	}
-	store := &revisions{conn: a.drv, dryRun: a.opts.DryRun}
-	rev, err := store.ReadRevision(ctx, f.Version())
-	switch {
-	case errors.Is(err, migrate.ErrRevisionNotExist):
-		rev = &migrate.Revision{Version: f.Version(), Description: f.Desc(), Type: migrate.RevisionTypeExecute}
-	case err != nil:
-		return err
-	case rev.Type.Has(migrate.RevisionTypeBaseline) || rev.Applied == rev.Total && rev.Error == "":
-		return ErrConcurrentApply // completed since the pending files were listed
-	}
-	if err := checkPartial(f, stmts, rev); err != nil {
+	// The row as it stands: where a dry run starts, and what a failure
+	// leaves recorded (the transaction rolls back whatever it wrote).
+	base, err := revisionOf(ctx, a.drv, f, stmts, a.opts.DryRun)
+	if err != nil {
 		return err
 	}
-	rev.Total, rev.Hash, rev.OperatorVersion = len(stmts), hash, a.opts.Operator
+	base.Total, base.Hash, base.OperatorVersion = len(stmts), hash, a.opts.Operator
 	if a.opts.DryRun {
-		for _, s := range stmts[rev.Applied:] {
+		for _, s := range stmts[base.Applied:] {
 			a.log(ApplyEvent{File: f, Stmt: s})
 		}
-		a.log(ApplyEvent{File: f, Done: true, Stmts: len(stmts) - rev.Applied})
+		a.log(ApplyEvent{File: f, Done: true, Stmts: len(stmts) - base.Applied})
 		return nil
 	}
 	start := time.Now()
-	ran, err := a.run(ctx, f, stmts, rev)
+	ran, err := a.run(ctx, f, stmts, hash, start)
 	if errors.Is(err, ErrConcurrentApply) {
 		return err
 	}
 	if err != nil {
-		// The transaction rolled back: record the failure, unless another
-		// run completed the file meanwhile.
-		rev.ExecutionTime = time.Since(start)
-		rev.Error = err.Error()
+		failed := *base
+		failed.ExecutionTime, failed.Error = time.Since(start), err.Error()
 		var fe *FileError
 		if errors.As(err, &fe) {
-			rev.ErrorStmt = fe.Stmt
+			failed.ErrorStmt = fe.Stmt
 		}
-		if werr := store.WriteRevision(ctx, rev); werr != nil {
+		// Unless another run completed the file meanwhile (WriteRevision
+		// keeps a completed row).
+		if werr := (&revisions{conn: a.drv}).WriteRevision(ctx, &failed); werr != nil {
 			err = errors.Join(err, werr)
 		}
 		a.log(ApplyEvent{File: f, Err: err})
@@ -232,6 +275,35 @@ func (a *applier) file(ctx context.Context, f migrate.File) (err error) {
 	}
 	a.log(ApplyEvent{File: f, Done: true, Took: time.Since(start), Stmts: ran})
 	return nil
+}
+
+// revisionOf reads f's revision through conn: a new one if there is none,
+// ErrConcurrentApply if it is complete (another run applied the file since
+// the pending files were listed), an error if statements it applied before
+// have changed.
+func revisionOf(ctx context.Context, conn dialect.ExecQuerier, f migrate.File, stmts []string, dryRun bool) (*migrate.Revision, error) {
+	rev, err := (&revisions{conn: conn, dryRun: dryRun}).ReadRevision(ctx, f.Version())
+	switch {
+	case errors.Is(err, migrate.ErrRevisionNotExist):
+		return &migrate.Revision{Version: f.Version(), Description: f.Desc(), Type: migrate.RevisionTypeExecute}, nil
+	case err != nil:
+		return nil, err
+	case rev.Type.Has(migrate.RevisionTypeBaseline) || complete(rev):
+		return nil, ErrConcurrentApply
+	}
+	if err := checkPartial(f, stmts, rev); err != nil {
+		return nil, err
+	}
+	return rev, nil
+}
+
+func complete(r *migrate.Revision) bool { return r.Applied == r.Total && r.Error == "" }
+
+// rolledBack reports whether r records a file that failed in its
+// transaction: nothing of it is in the database. Atlas reads such a row
+// (applied < total) as a partly applied file; it is not one.
+func rolledBack(r *migrate.Revision) bool {
+	return r.Type == migrate.RevisionTypeExecute && r.Applied == 0 && r.Error != ""
 }
 
 // checkPartial refuses to resume a file partially applied (by the Atlas
@@ -246,7 +318,7 @@ func checkPartial(f migrate.File, stmts []string, rev *migrate.Revision) error {
 			return &FileError{File: f.Name(), Err: fmt.Errorf("%d statements were applied before, the file now has %d", rev.Applied, len(stmts))}
 		}
 		h.Write([]byte(stmts[i]))
-		if "h1:"+base64.StdEncoding.EncodeToString(h.Sum(nil)) != rev.PartialHashes[i] && base64.StdEncoding.EncodeToString(h.Sum(nil)) != rev.PartialHashes[i] {
+		if sum := base64.StdEncoding.EncodeToString(h.Sum(nil)); strings.TrimPrefix(rev.PartialHashes[i], "h1:") != sum {
 			return &FileError{File: f.Name(), Index: i + 1, Stmt: stmts[i], Err: errors.New("the statement changed since it was applied")}
 		}
 	}
@@ -255,10 +327,10 @@ func checkPartial(f migrate.File, stmts []string, rev *migrate.Revision) error {
 
 // run executes the rest of the file in a migration transaction and
 // records the revision in it, returning the statements run.
-func (a *applier) run(ctx context.Context, f migrate.File, stmts []string, rev *migrate.Revision) (ran int, err error) {
+func (a *applier) run(ctx context.Context, f migrate.File, stmts []string, hash string, start time.Time) (ran int, err error) {
 	// ent's protocol for a migration with foreign keys off: the libSQL
-	// driver turns these into PRAGMA foreign_keys = off, BEGIN ... COMMIT
-	// on one pinned stream, discarded after.
+	// driver turns these into PRAGMA foreign_keys = off, BEGIN IMMEDIATE
+	// ... COMMIT on one pinned stream, discarded after.
 	var res sql.Result
 	if err := a.drv.Exec(ctx, "PRAGMA foreign_keys = off", []any{}, &res); err != nil {
 		return 0, fmt.Errorf("turning foreign keys off: %w", err)
@@ -274,16 +346,25 @@ func (a *applier) run(ctx context.Context, f migrate.File, stmts []string, rev *
 	}
 	defer func() {
 		if err != nil {
-			if rerr := tx.Rollback(); rerr != nil && !errors.Is(rerr, sql.ErrTxDone) {
-				err = errors.Join(err, fmt.Errorf("rolling back: %w", rerr))
-			}
+			// The error says what failed; the rollback's own (a server
+			// that already ended the transaction) would only add noise.
+			_ = tx.Rollback()
 		}
 	}()
 	before, err := fkViolations(ctx, tx)
 	if err != nil {
 		return 0, err
 	}
-	if err := a.claim(ctx, tx, rev); err != nil {
+	if err := foreignKeysOff(ctx, tx); err != nil {
+		return 0, err
+	}
+	// Under the write lock, the row is the latest: resume from it.
+	rev, err := revisionOf(ctx, tx, f, stmts, false)
+	if err != nil {
+		return 0, err
+	}
+	rev.Total, rev.Hash, rev.OperatorVersion = len(stmts), hash, a.opts.Operator
+	if err := claim(ctx, tx, rev); err != nil {
 		return 0, err
 	}
 	from := rev.Applied
@@ -300,9 +381,10 @@ func (a *applier) run(ctx context.Context, f migrate.File, stmts []string, rev *
 	if fresh := newViolations(before, after); len(fresh) > 0 {
 		return 0, &FileError{File: f.Name(), Err: fmt.Errorf("foreign keys would be broken: %s", strings.Join(fresh, "; "))}
 	}
-	rev.Applied, rev.PartialHashes, rev.Error, rev.ErrorStmt = len(stmts), nil, "", ""
-	rev.ExecutionTime = 0
-	if err := (&revisions{conn: tx}).WriteRevision(ctx, rev); err != nil {
+	done := *rev
+	done.Applied, done.PartialHashes, done.Error, done.ErrorStmt = len(stmts), nil, "", ""
+	done.ExecutionTime = time.Since(start)
+	if err := (&revisions{conn: tx}).WriteRevision(ctx, &done); err != nil {
 		return 0, err
 	}
 	if err := tx.Commit(); err != nil {
@@ -311,11 +393,29 @@ func (a *applier) run(ctx context.Context, f migrate.File, stmts []string, rev *
 	return len(stmts) - from, nil
 }
 
+// foreignKeysOff makes sure the transaction runs with foreign keys off:
+// with a driver that does not keep ent's PRAGMA and the transaction on
+// one connection, a table rebuild would cascade into child rows.
+func foreignKeysOff(ctx context.Context, tx dialect.Tx) error {
+	var rows entsql.Rows
+	if err := tx.Query(ctx, "PRAGMA foreign_keys", []any{}, &rows); err != nil {
+		return fmt.Errorf("reading PRAGMA foreign_keys: %w", err)
+	}
+	defer rows.Close()
+	on, err := entsql.ScanBool(rows)
+	if err != nil {
+		return fmt.Errorf("reading PRAGMA foreign_keys: %w", err)
+	}
+	if on {
+		return errors.New("foreign keys are on in the migration transaction: Apply needs a driver from libsql.Open or libsql.OpenDB, which keeps PRAGMA foreign_keys = off and the transaction on one connection")
+	}
+	return nil
+}
+
 // claim records the file as started, unless its row records it completed
-// (by another run, meanwhile): then nothing of it runs again. The
-// migration transaction began with BEGIN IMMEDIATE, so it holds the write
-// lock and reads the latest rows.
-func (a *applier) claim(ctx context.Context, tx dialect.Tx, rev *migrate.Revision) error {
+// (another run got there first, on a database without BEGIN IMMEDIATE):
+// then nothing of it runs again.
+func claim(ctx context.Context, tx dialect.Tx, rev *migrate.Revision) error {
 	started := *rev
 	started.Error, started.ErrorStmt = "", ""
 	if started.Total == started.Applied {

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"ariga.io/atlas/sql/migrate"
@@ -63,8 +62,9 @@ const revisionColumns = "version, description, type, applied, total, executed_at
 // transaction. It implements Atlas's migrate.RevisionReadWriter, so
 // Atlas's own rules decide which files are pending.
 type revisions struct {
-	conn   dialect.ExecQuerier
-	dryRun bool // write nothing
+	conn           dialect.ExecQuerier
+	dryRun         bool // write nothing
+	hideRolledBack bool // ReadRevisions leaves out rows of rolled-back files
 }
 
 var _ migrate.RevisionReadWriter = (*revisions)(nil)
@@ -102,7 +102,17 @@ func (*revisions) Ident() *migrate.TableIdent { return &migrate.TableIdent{Name:
 // ReadRevisions returns the revisions in version order; none when the
 // table does not exist yet.
 func (r *revisions) ReadRevisions(ctx context.Context) ([]*migrate.Revision, error) {
-	return r.read(ctx, "version <> ? ORDER BY version", atlasIdentifier)
+	revs, err := r.read(ctx, "version <> ? ORDER BY version", atlasIdentifier)
+	if err != nil || !r.hideRolledBack {
+		return revs, err
+	}
+	kept := revs[:0]
+	for _, rev := range revs {
+		if !rolledBack(rev) {
+			kept = append(kept, rev)
+		}
+	}
+	return kept, nil
 }
 
 // ReadRevision returns one revision, or migrate.ErrRevisionNotExist.
@@ -178,8 +188,8 @@ func revisionTime(v any) (time.Time, error) {
 	case []byte:
 		return revisionTime(string(x))
 	case string:
-		for _, f := range []string{revisionTimeFormat, time.RFC3339Nano, "2006-01-02 15:04:05.999999999", "2006-01-02 15:04:05"} {
-			if t, err := time.Parse(f, strings.TrimSuffix(x, "Z")); err == nil {
+		for _, f := range []string{revisionTimeFormat, time.RFC3339Nano, "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05.999999999"} {
+			if t, err := time.Parse(f, x); err == nil {
 				return t, nil
 			}
 		}

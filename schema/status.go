@@ -40,17 +40,28 @@ func Status(ctx context.Context, drv dialect.Driver, dir migrate.Dir, baseline s
 	if err != nil {
 		return nil, err
 	}
-	pending, err := pendingFiles(ctx, drv, dir, baseline, true, "")
+	adrv, err := atlasDriver(drv)
+	if err != nil {
+		return nil, err
+	}
+	pending, err := pendingFiles(ctx, adrv, drv, dir, baseline, true, "")
+	if err != nil {
+		return nil, err
+	}
+	files, err := versions(dir)
 	if err != nil {
 		return nil, err
 	}
 	r := &StatusReport{Applied: revs, Pending: pending}
 	for _, rev := range revs {
-		if rev.Error != "" || rev.Applied != rev.Total {
+		switch {
+		case rolledBack(rev) && !files[rev.Version]:
+			// Failed, then deleted or renamed: nothing to report.
+		case !complete(rev) && !rev.Type.Has(migrate.RevisionTypeBaseline):
 			r.Failed = rev
-			continue
+		default:
+			r.Current, r.Failed = rev.Version, nil
 		}
-		r.Current, r.Failed = rev.Version, nil
 	}
 	return r, nil
 }

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"ariga.io/atlas/sql/migrate"
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
 	entschema "entgo.io/ent/dialect/sql/schema"
 
 	"github.com/entlibsql/entlibsql/dialect/libsql"
@@ -355,5 +357,150 @@ func TestApplyBaselineAndDryRun(t *testing.T) {
 	}
 	if n := migratetest.Count(t, target.DB(), v1.Children.Name); n != migratetest.NumChildren {
 		t.Fatalf("%d child rows kept", n)
+	}
+}
+
+// failingCommit is a libSQL driver whose transactions that ran the
+// statement marker fail at COMMIT (rolling back), as when the server ends
+// a transaction: see TestApplyCommitFails.
+type failingCommit struct {
+	*libsql.Driver
+	marker string
+}
+
+func (d failingCommit) Tx(ctx context.Context) (dialect.Tx, error) {
+	tx, err := d.Driver.Tx(ctx)
+	return &commitFails{Tx: tx, marker: d.marker}, err
+}
+
+type commitFails struct {
+	dialect.Tx
+	marker string
+	seen   bool
+}
+
+func (t *commitFails) Exec(ctx context.Context, query string, args, v any) error {
+	t.seen = t.seen || strings.Contains(query, t.marker)
+	return t.Tx.Exec(ctx, query, args, v)
+}
+
+func (t *commitFails) Commit() error {
+	if !t.seen {
+		return t.Tx.Commit()
+	}
+	t.Tx.Rollback()
+	return errors.New("COMMIT failed, transaction rolled back: Transaction timed out (TRANSACTION_TIMEOUT)")
+}
+
+// A file whose COMMIT fails is not applied, and stays pending with the
+// failure recorded; the next run applies it.
+func TestApplyCommitFails(t *testing.T) {
+	target := freshDriver(t)
+	dir := localDir(t)
+	if err := dir.WriteFile("1_a.sql", []byte("CREATE TABLE a (id integer PRIMARY KEY);\nINSERT INTO a (id) VALUES (1);\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := schema.Hash(dir); err != nil {
+		t.Fatal(err)
+	}
+	_, err := schema.Apply(context.Background(), failingCommit{target, "INSERT INTO a"}, dir, schema.ApplyOptions{})
+	if err == nil || !strings.Contains(err.Error(), "1_a.sql") || !strings.Contains(err.Error(), "COMMIT") {
+		t.Fatalf("apply returned %v, want the COMMIT failure of 1_a.sql", err)
+	}
+	st := status(t, target, dir)
+	if st.UpToDate() || st.Failed == nil || st.Failed.Applied != 0 || st.Current != "" {
+		t.Fatalf("after a failed COMMIT: %+v (failed %+v)", st, st.Failed)
+	}
+	if got := apply(t, target, dir, schema.ApplyOptions{}); strings.Join(got, ",") != "1_a.sql" {
+		t.Fatalf("the next run applied %v", got)
+	}
+	if n := migratetest.Count(t, target.DB(), "a"); n != 1 {
+		t.Fatalf("a has %d rows", n)
+	}
+}
+
+// Files are split as the Atlas CLI splits them: a trigger's BEGIN ... END
+// is one statement.
+func TestApplyTriggerFile(t *testing.T) {
+	target := freshDriver(t)
+	dir := localDir(t)
+	if err := dir.WriteFile("1_trigger.sql", []byte(`CREATE TABLE items (id integer PRIMARY KEY, n integer NOT NULL);
+CREATE TABLE audit (item integer NOT NULL, note text NOT NULL);
+CREATE TRIGGER items_audit AFTER INSERT ON items BEGIN
+  INSERT INTO audit (item, note) VALUES (new.id, 'added');
+  INSERT INTO audit (item, note) VALUES (new.id, 'counted');
+END;
+INSERT INTO items (n) VALUES (7);
+`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := schema.Hash(dir); err != nil {
+		t.Fatal(err)
+	}
+	apply(t, target, dir, schema.ApplyOptions{})
+	if n := migratetest.Count(t, target.DB(), "audit"); n != 2 {
+		t.Fatalf("audit has %d rows, want the trigger's 2", n)
+	}
+	if revs := revisionRows(t, target.DB()); len(revs) != 1 || !strings.Contains(revs[0], " | 4 | 4 | ") {
+		t.Fatalf("revisions: %v (want 4 statements)", revs)
+	}
+}
+
+// A failed file that is then deleted (to diff again, say) leaves no row
+// behind that would look like a partly applied file.
+func TestApplyAfterFailedFileRemoved(t *testing.T) {
+	target := freshDriver(t)
+	dir := localDir(t)
+	write := func(name, body string) {
+		t.Helper()
+		if err := dir.WriteFile(name, []byte(body)); err != nil {
+			t.Fatal(err)
+		}
+		if err := schema.Hash(dir); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("1_a.sql", "CREATE TABLE a (id integer PRIMARY KEY);\n")
+	write("2_bad.sql", "CREATE TABLE b (id integer PRIMARY KEY);\nINSERT INTO nope VALUES (1);\n")
+	if _, err := schema.Apply(context.Background(), target, dir, schema.ApplyOptions{}); err == nil {
+		t.Fatal("the bad file applied")
+	}
+	if err := os.Remove(filepath.Join(dir.Path(), "2_bad.sql")); err != nil {
+		t.Fatal(err)
+	}
+	write("3_good.sql", "CREATE TABLE c (id integer PRIMARY KEY);\n")
+	if st := status(t, target, dir); st.Failed != nil || len(st.Pending) != 1 || st.Pending[0].Name() != "3_good.sql" {
+		t.Fatalf("status: %+v (failed %+v)", st, st.Failed)
+	}
+	if got := apply(t, target, dir, schema.ApplyOptions{}); strings.Join(got, ",") != "3_good.sql" {
+		t.Fatalf("applied %v", got)
+	}
+	if revs := revisionRows(t, target.DB()); len(revs) != 2 || strings.HasPrefix(revs[1], "2 ") {
+		t.Fatalf("revisions: %v (the failed file's row should be gone)", revs)
+	}
+}
+
+// A driver that does not keep PRAGMA foreign_keys and the transaction on
+// one connection (a plain ent driver over a pool) is refused before any
+// statement of the file runs.
+func TestApplyRefusesForeignKeysOn(t *testing.T) {
+	target := freshDriver(t)
+	db := target.DB()
+	db.SetMaxIdleConns(0) // the PRAGMA's connection is gone by BEGIN
+	plain := entsql.OpenDB(dialect.SQLite, db)
+	dir := localDir(t)
+	if err := dir.WriteFile("1_a.sql", []byte("CREATE TABLE a (id integer PRIMARY KEY);\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := schema.Hash(dir); err != nil {
+		t.Fatal(err)
+	}
+	_, err := schema.Apply(context.Background(), plain, dir, schema.ApplyOptions{})
+	if err == nil || !strings.Contains(err.Error(), "foreign keys are on") {
+		t.Fatalf("apply through a plain driver returned %v", err)
+	}
+	var n int
+	if err := db.QueryRow("SELECT count(*) FROM sqlite_master WHERE name = 'a'").Scan(&n); err != nil || n != 0 {
+		t.Fatalf("table a exists (%d, %v)", n, err)
 	}
 }

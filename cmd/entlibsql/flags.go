@@ -40,7 +40,9 @@ func openDir(raw string, create bool) (*migrate.LocalDir, error) {
 		return nil, usageError("--dir is required")
 	}
 	path := raw
-	if strings.Contains(raw, "://") {
+	if p, ok := strings.CutPrefix(raw, "file:"); ok && !strings.HasPrefix(p, "//") {
+		path = p // file:DIR
+	} else if strings.Contains(raw, "://") {
 		u, err := url.Parse(raw)
 		if err != nil {
 			return nil, usageError(fmt.Sprintf("--dir: %v", err))
@@ -72,7 +74,7 @@ func openDB(flagName, raw, tokenEnv string) (*libsql.Driver, error) {
 		return nil, usageError(flagName + " is required")
 	}
 	var opts []libsql.Option
-	if tok := os.Getenv(tokenEnv); tok != "" {
+	if tok := os.Getenv(tokenEnv); tok != "" && !hasToken(raw) {
 		opts = append(opts, libsql.WithAuthToken(tok))
 	}
 	drv, err := libsql.Open(raw, opts...)
@@ -80,6 +82,13 @@ func openDB(flagName, raw, tokenEnv string) (*libsql.Driver, error) {
 		return nil, fmt.Errorf("%s: %w", flagName, err)
 	}
 	return drv, nil
+}
+
+// hasToken reports whether a URL carries an auth token of its own.
+func hasToken(raw string) bool {
+	_, query, _ := strings.Cut(raw, "?")
+	q, err := url.ParseQuery(query)
+	return err == nil && (q.Has("authToken") || q.Has("auth_token") || q.Has("jwt"))
 }
 
 // target is the flags apply and status share: a directory and a database.
