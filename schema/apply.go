@@ -258,6 +258,7 @@ func (a *applier) file(ctx context.Context, f migrate.File) error {
 	if errors.Is(err, ErrConcurrentApply) {
 		return err
 	}
+	err = locate(f, stmts, err)
 	if err != nil {
 		failed := *base
 		failed.ExecutionTime, failed.Error = time.Since(start), err.Error()
@@ -429,6 +430,23 @@ func claim(ctx context.Context, tx dialect.Tx, rev *migrate.Revision) error {
 		return ErrConcurrentApply
 	}
 	return nil
+}
+
+// locate turns the libSQL driver's error for a statement of the file,
+// which can surface later than the statement (the driver sends a plan's
+// statements together), into a FileError naming it.
+func locate(f migrate.File, stmts []string, err error) error {
+	var fe *FileError
+	var se interface{ Statement() string }
+	if err == nil || errors.As(err, &fe) || !errors.As(err, &se) {
+		return err
+	}
+	for i, s := range stmts {
+		if Rewrite(s) == se.Statement() {
+			return &FileError{File: f.Name(), Stmt: s, Index: i + 1, Err: errors.Unwrap(se.(error))}
+		}
+	}
+	return err
 }
 
 // unwrapMigration drops the libSQL driver's "migration statement failed:

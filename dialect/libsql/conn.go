@@ -55,6 +55,7 @@ const (
 	txPending         // BeginTx called, BEGIN not sent yet
 	txActive          // BEGIN sent with the first statement
 	txBroken          // the server stream was lost inside the transaction
+	txDone            // ended on the server by a plan batch (see runPlan)
 )
 
 var (
@@ -264,7 +265,7 @@ func (c *conn) endTx(commit bool) error {
 		ctx = context.Background()
 	}
 	switch state {
-	case txPending:
+	case txPending, txDone:
 		return nil
 	case txBroken:
 		c.discardStream(ctx)

@@ -38,12 +38,12 @@ type fkChecks struct {
 	before []fkViolation // the violations at the start, read when dirty was set
 }
 
-// beforeExec reads the start's violations if stmt is the first statement
-// that can change them.
-func (f *fkChecks) beforeExec(ctx context.Context, eq entsql.Conn, stmt string) error {
-	if f.dirty || !changesForeignKeys(stmt) {
-		return nil
-	}
+// wantsStart reports whether stmt is the first statement that can change
+// the violations, so that the start's must be read before it runs.
+func (f *fkChecks) wantsStart(stmt string) bool { return !f.dirty && changesForeignKeys(stmt) }
+
+// readStart reads the start's violations.
+func (f *fkChecks) readStart(ctx context.Context, eq entsql.Conn) error {
 	vs, err := readViolations(ctx, eq)
 	if err != nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -188,13 +189,18 @@ func (t *lazyTx) Rollback() error {
 }
 
 // migrationTx is a transaction with foreign keys off on a pinned
-// connection, discarded at the end.
+// connection, discarded at the end. On this driver's own connections the
+// plan's statements wait and go together (see plan.go): with the next
+// query that reads the database, or with COMMIT.
 type migrationTx struct {
-	conn   *sql.Conn
-	tx     *sql.Tx
-	eq     entsql.Conn
-	done   bool
-	checks fkChecks
+	ctx     context.Context
+	conn    *sql.Conn
+	tx      *sql.Tx
+	eq      entsql.Conn
+	done    bool
+	checks  fkChecks
+	batches bool     // the connection is this driver's
+	plan    []string // statements not sent yet
 }
 
 func beginMigration(ctx context.Context, db *sql.DB, opts *sql.TxOptions) (*migrationTx, error) {
@@ -210,39 +216,82 @@ func beginMigration(ctx context.Context, db *sql.DB, opts *sql.TxOptions) (*migr
 	// that concurrent migrations queue at BEGIN instead of each reading a
 	// snapshot it then cannot upgrade to a write. (Over libsql-client-go,
 	// through OpenDB, the transaction is its usual BEGIN.)
-	_ = conn.Raw(immediateNext)
+	ours := conn.Raw(immediateNext) == nil
 	tx, err := conn.BeginTx(ctx, opts)
 	if err != nil {
 		discard(conn)
 		return nil, fmt.Errorf("libsql: migration: BEGIN: %w", err)
 	}
-	return &migrationTx{conn: conn, tx: tx, eq: entsql.Conn{ExecQuerier: tx}}, nil
+	return &migrationTx{ctx: ctx, conn: conn, tx: tx, eq: entsql.Conn{ExecQuerier: tx}, batches: ours}, nil
+}
+
+// flush sends the statements held back, in the transaction.
+func (m *migrationTx) flush(ctx context.Context, commit bool) error {
+	if len(m.plan) == 0 {
+		return nil
+	}
+	plan := m.plan
+	m.plan = nil
+	return m.conn.Raw(func(dc any) error { return dc.(*conn).runPlan(ctx, plan, commit) })
 }
 
 // Exec runs one statement of the plan, rewritten for sqld where Atlas
 // writes SQL that sqld refuses. A failure names the statement.
 func (m *migrationTx) Exec(ctx context.Context, query string, args, v any) error {
 	stmt := schema.Rewrite(query)
-	if err := m.checks.beforeExec(ctx, m.eq, stmt); err != nil {
+	if m.checks.wantsStart(stmt) {
+		if err := m.flush(ctx, false); err != nil {
+			return err
+		}
+		if err := m.checks.readStart(ctx, m.eq); err != nil {
+			return err
+		}
+	}
+	if m.batches && noArgs(args) {
+		m.plan = append(m.plan, stmt)
+		if res, ok := v.(*sql.Result); ok {
+			*res = deferredResult{}
+		}
+		return nil
+	}
+	if err := m.flush(ctx, false); err != nil {
 		return err
 	}
 	if err := m.eq.Exec(ctx, stmt, args, v); err != nil {
-		return fmt.Errorf("libsql: migration statement failed: %s: %w", stmt, err)
+		return &planError{stmt: stmt, err: err}
 	}
 	return nil
 }
 
 // Query answers Atlas's foreign key checks (see fkcheck.go) and runs the
-// rest.
+// rest, after the statements held back unless the answer does not read
+// the database.
 func (m *migrationTx) Query(ctx context.Context, query string, args, v any) error {
-	if fkCheckRe.MatchString(query) && noArgs(args) {
+	check := fkCheckRe.MatchString(query) && noArgs(args)
+	if !check || m.checks.dirty {
+		if err := m.flush(ctx, false); err != nil {
+			return err
+		}
+	}
+	if check {
 		return m.checks.answer(ctx, m.eq, v)
 	}
 	return m.eq.Query(ctx, query, args, v)
 }
 
-func (m *migrationTx) Commit() error   { return m.end(m.tx.Commit) }
-func (m *migrationTx) Rollback() error { return m.end(m.tx.Rollback) }
+// Commit sends the statements held back with COMMIT, in one request.
+func (m *migrationTx) Commit() error {
+	if err := m.flush(m.ctx, true); err != nil {
+		_ = m.end(m.tx.Rollback) // the batch ended the transaction
+		return err
+	}
+	return m.end(m.tx.Commit)
+}
+
+func (m *migrationTx) Rollback() error {
+	m.plan = nil
+	return m.end(m.tx.Rollback)
+}
 
 func (m *migrationTx) end(f func() error) error {
 	if m.done {
@@ -255,11 +304,13 @@ func (m *migrationTx) end(f func() error) error {
 }
 
 // immediateNext makes a connection of this driver open its next
-// transaction with BEGIN IMMEDIATE.
+// transaction with BEGIN IMMEDIATE; on another driver's it fails.
 func immediateNext(dc any) error {
-	if c, ok := dc.(*conn); ok {
-		c.immediateNext = true
+	c, ok := dc.(*conn)
+	if !ok {
+		return errors.New("not a libsql connection")
 	}
+	c.immediateNext = true
 	return nil
 }
 

@@ -12,6 +12,7 @@ import (
 	entschema "entgo.io/ent/dialect/sql/schema"
 
 	"github.com/entlibsql/entlibsql/internal/migratetest"
+	"github.com/entlibsql/entlibsql/internal/sqldtest"
 )
 
 func TestMigrationRebuildKeepsRows(t *testing.T) {
@@ -224,4 +225,56 @@ func TestConcurrentMigrations(t *testing.T) {
 		}(i)
 	}
 	wg.Wait()
+}
+
+// txRequests counts the requests of the migration transaction in a proxy
+// log: from the one that sends BEGIN to the one that sends COMMIT.
+func txRequests(t *testing.T, log []sqldtest.RequestRecord) (n int, planInOne bool) {
+	t.Helper()
+	in := false
+	for _, r := range log {
+		if bytes.Contains(r.Body, []byte(`"BEGIN`)) {
+			in = true
+		}
+		if in {
+			n++
+		}
+		if in && bytes.Contains(r.Body, []byte(`"COMMIT"`)) {
+			return n, bytes.Count(r.Body, []byte(`"sql":"CREATE TABLE`)) > 1
+		}
+	}
+	t.Fatalf("no migration transaction in %d requests", len(log))
+	return 0, false
+}
+
+// A migration's plan travels in few requests: the statements that need no
+// result go together, with COMMIT.
+func TestRequestsPerMigration(t *testing.T) {
+	drv, proxy := proxied(t)
+	ctx := context.Background()
+	prefix := prefixFor(t)
+
+	proxy.ResetLog()
+	if err := migratetest.Migrate(ctx, drv, migratetest.NewFamily(prefix, false).Tables()); err != nil {
+		t.Fatal(err)
+	}
+	n, together := txRequests(t, proxy.Log())
+	t.Logf("creating 4 tables: %d requests in the transaction", n)
+	if n > 3 || !together {
+		t.Fatalf("creating 4 tables took %d requests in the transaction (the CREATEs together: %v), want at most 3", n, together)
+	}
+	migratetest.Fill(t, drv.DB(), migratetest.NewFamily(prefix, false))
+
+	proxy.ResetLog()
+	if err := migratetest.Migrate(ctx, drv, migratetest.NewFamily(prefix, true).Tables()); err != nil {
+		t.Fatal(err)
+	}
+	n, _ = txRequests(t, proxy.Log())
+	t.Logf("rebuilding the parent table: %d requests in the transaction", n)
+	if n > 7 {
+		t.Fatalf("a rebuild took %d requests in the transaction, want at most 7", n)
+	}
+	if c := migratetest.Count(t, drv.DB(), prefix+"_children"); c != migratetest.NumChildren {
+		t.Fatalf("%d child rows kept", c)
+	}
 }
