@@ -34,6 +34,11 @@ type Config struct {
 	HTTPClient *http.Client
 	// Logger receives one debug record per request.
 	Logger *slog.Logger
+	// RequestTimeout bounds how long a request whose context has no
+	// deadline waits on a server that makes no progress (no answer, or no
+	// next part of a body being read): 0 means DefaultRequestTimeout, a
+	// negative value no bound. A context deadline always rules.
+	RequestTimeout time.Duration
 }
 
 // Client talks Hrana over HTTP to one server. It is safe for concurrent
@@ -48,10 +53,17 @@ type Client struct {
 	v2        atomic.Bool // the server lacks /v3/pipeline
 	noCursor  atomic.Bool // the server lacks /v3/cursor
 	streamIDs atomic.Uint64
-	replIndex atomic.Uint64 // see replication.go
+	replIndex atomic.Uint64          // see replication.go
+	timeout   time.Duration          // see timeout.go
+	lastToken atomic.Pointer[string] // the TokenFunc's last token, to scrub from errors
 
-	isWS bool       // Hrana over WebSocket (ws.go) rather than HTTP
-	wsMu sync.Mutex // guards ws
+	bgCtx    context.Context // ends with Close: best-effort closes of abandoned streams
+	bgCancel context.CancelFunc
+	bgMu     sync.Mutex // orders bg.Add before Close's bg.Wait
+	bg       sync.WaitGroup
+
+	isWS bool          // Hrana over WebSocket (ws.go) rather than HTTP
+	wsMu chan struct{} // a lock that a context can give up on; guards ws
 	ws   *wsSocket
 }
 
@@ -68,7 +80,10 @@ func NewClient(cfg Config) (*Client, error) {
 		http:      cfg.HTTPClient,
 		log:       cfg.Logger,
 		isWS:      u.Scheme == "ws" || u.Scheme == "wss",
+		timeout:   requestTimeout(cfg.RequestTimeout),
+		wsMu:      make(chan struct{}, 1),
 	}
+	c.bgCtx, c.bgCancel = context.WithCancel(context.Background())
 	if c.http == nil {
 		c.transport = newTransport()
 		if cfg.TLSConfig != nil {
@@ -98,8 +113,13 @@ func newTransport() *http.Transport {
 	}
 }
 
-// Close releases idle connections of the client's own transport.
+// Close releases idle connections of the client's own transport and ends
+// the client's background work.
 func (c *Client) Close() {
+	c.bgMu.Lock()
+	c.bgCancel()
+	c.bgMu.Unlock()
+	c.bg.Wait()
 	c.closeSocket()
 	if c.transport != nil {
 		c.transport.CloseIdleConnections()

@@ -80,25 +80,33 @@ func (s *Stream) Cursor(ctx context.Context, b Batch) (*Cursor, error) {
 
 // openCursor posts a cursor request and reads the answer's header.
 func (s *Stream) openCursor(ctx context.Context, base string, body []byte) (*Cursor, error) {
+	ctx, w := s.c.watch(ctx)
 	resp, err := s.send(ctx, base+"/v3/cursor", body, true)
 	if err != nil {
-		s.Reset()
+		w.release()
+		err = w.explain(err)
+		s.abandon(err)
 		return nil, err
 	}
 	if resp.StatusCode == http.StatusNotFound && s.baton == "" && s.baseURL == "" {
 		// No cursors here: nothing ran. Remember, and let the caller use
 		// a pipeline.
 		resp.Body.Close()
+		w.release()
 		s.c.noCursor.Store(true)
 		return nil, ErrNoCursor
 	}
 	if resp.StatusCode/100 != 2 {
-		data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 		resp.Body.Close()
-		s.Reset()
-		return nil, httpError(resp.StatusCode, data)
+		w.release()
+		err := s.c.httpError(resp.StatusCode, data)
+		s.abandon(err)
+		return nil, err
 	}
-	cur := newCursor(s.c, resp.Body)
+	// From here the clock runs only while the cursor waits on the body.
+	w.pause()
+	cur := newCursor(s.c, &watchedBody{ReadCloser: resp.Body, w: w})
 	head, err := cur.head()
 	if err != nil {
 		cur.body.Close()

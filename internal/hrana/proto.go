@@ -54,6 +54,15 @@ func GetAutocommit() Request { return Request{kind: "get_autocommit"} }
 // Kind is the request's type name on the wire.
 func (r Request) Kind() string { return r.kind }
 
+// SQL is the statement of an execute request, the text of a sequence, or
+// "" for other kinds.
+func (r Request) SQL() string {
+	if r.stmt != nil {
+		return r.stmt.SQL
+	}
+	return r.sql
+}
+
 // Batch is a list of statements run in order, each subject to its condition.
 type Batch struct {
 	Steps []BatchStep

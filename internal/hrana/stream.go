@@ -5,13 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptrace"
 	"strings"
+	"sync/atomic"
 	"time"
+	"unicode/utf8"
 )
 
 // Stream is one SQL connection on the server. Over HTTP it lives between
@@ -49,7 +50,9 @@ func (s *Stream) Open() bool { return s.baton != "" || s.wsID != 0 }
 func (s *Stream) Reset() {
 	if s.ws != nil && s.wsID != 0 && s.ws.alive() {
 		sock, id := s.ws, s.wsID
-		_, _ = sock.send(context.Background(), func(b []byte, rid int32) ([]byte, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), abandonTimeout)
+		defer cancel()
+		_, _ = sock.send(ctx, func(b []byte, rid int32) ([]byte, error) {
 			return appendWSRequest(b, rid, id, "close_stream", nil)
 		})
 	}
@@ -83,7 +86,7 @@ func (s *Stream) Pipeline(ctx context.Context, reqs ...Request) ([]Result, error
 	pr, results, err := s.roundTrip(ctx, body, reqs)
 	s.logRequest(ctx, reqs, start, err)
 	if err != nil {
-		s.Reset()
+		s.abandon(err)
 		return nil, err
 	}
 	s.c.observeResults(results)
@@ -125,29 +128,35 @@ func (s *Stream) roundTrip(ctx context.Context, body []byte, reqs []Request) (*p
 			continue
 		}
 		if status/100 != 2 {
-			return nil, nil, httpError(status, respBody)
+			return nil, nil, s.c.httpError(status, respBody)
 		}
 		return decodePipeline(respBody, reqs)
 	}
 }
 
-// post sends one HTTP request and reads the whole answer.
+// post sends one HTTP request and reads the whole answer, within the
+// request timeout when ctx has no deadline.
 func (s *Stream) post(ctx context.Context, url string, body []byte) ([]byte, int, error) {
+	ctx, w := s.c.watch(ctx)
+	defer w.release()
 	resp, err := s.send(ctx, url, body, false)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, w.explain(err)
 	}
 	defer resp.Body.Close()
 	var r io.Reader = resp.Body
 	if resp.StatusCode/100 != 2 {
-		r = io.LimitReader(resp.Body, 64<<10) // error bodies need not be read whole
+		r = io.LimitReader(resp.Body, maxErrorBody) // error bodies need not be read whole
 	}
 	data, err := io.ReadAll(r)
 	if err != nil {
-		return nil, 0, &TransportError{Err: err}
+		return nil, 0, w.explain(&TransportError{Err: err})
 	}
 	return data, resp.StatusCode, nil
 }
+
+// maxErrorBody is how much of an error answer is read.
+const maxErrorBody = 64 << 10
 
 // send posts body to url with the client's token and returns the answer
 // unread. With gzip the answer may come compressed (net/http inflates it
@@ -157,11 +166,15 @@ func (s *Stream) post(ctx context.Context, url string, body []byte) ([]byte, int
 // (measured on sqld: a 4 KiB inflater per answer here, and about 10%
 // fewer requests per second served).
 func (s *Stream) send(ctx context.Context, url string, body []byte, gzip bool) (*http.Response, error) {
-	wrote := false
-	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
-		WroteRequest: func(i httptrace.WroteRequestInfo) { wrote = i.Err == nil },
+	var wrote atomic.Bool // set by the transport's goroutine
+	traced := httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		WroteRequest: func(i httptrace.WroteRequestInfo) {
+			if i.Err == nil {
+				wrote.Store(true)
+			}
+		},
 	})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(traced, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return nil, &TransportError{Err: errors.New("cannot build request"), NotSent: true}
 	}
@@ -169,25 +182,35 @@ func (s *Stream) send(ctx context.Context, url string, body []byte, gzip bool) (
 	if !gzip {
 		req.Header.Set("Accept-Encoding", "identity")
 	}
-	token := s.c.token
-	if s.c.tokenFunc != nil {
-		if token, err = s.c.tokenFunc(ctx); err != nil {
-			return nil, &TransportError{Err: fmt.Errorf("getting the auth token: %w", err), NotSent: true}
-		}
+	token, err := s.c.authToken(ctx)
+	if err != nil {
+		return nil, err
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	resp, err := s.c.http.Do(req)
 	if err != nil {
-		return nil, &TransportError{Err: err, NotSent: !wrote}
+		// Unsent only if the request was never written whole. A request
+		// cut by its context may have been written as the cut came: the
+		// transport's report can lag, so it counts as sent.
+		return nil, &TransportError{Err: s.c.scrubErr(err), NotSent: !wrote.Load() && ctx.Err() == nil}
 	}
 	return resp, nil
 }
 
+// httpError maps an error answer, scrubbed of the client's tokens (a
+// proxy's error page may echo the request's headers).
+func (c *Client) httpError(status int, body []byte) error {
+	e := httpError(status, body)
+	e.Message = c.scrub(e.Message)
+	return e
+}
+
 // httpError maps an error answer. The body may be the spec's Error JSON,
-// sqld's {"error": "..."}, plain text or an HTML page from a proxy.
-func httpError(status int, body []byte) error {
+// sqld's {"error": "..."}, plain text or an HTML page from a proxy, of
+// any size: the message is cut short.
+func httpError(status int, body []byte) *HTTPError {
 	e := &HTTPError{Status: status}
 	var j struct {
 		Error   json.RawMessage `json:"error"`
@@ -210,12 +233,26 @@ func httpError(status int, body []byte) error {
 		}
 	}
 	if e.Message == "" {
-		e.Message = strings.TrimSpace(truncateString(strings.ToValidUTF8(string(body), "?")))
+		e.Message = string(body)
 	}
+	e.Message = clip(e.Message, 512)
+	e.Code = clip(e.Code, 64)
 	if e.Message == "" {
 		e.Message = http.StatusText(status)
 	}
 	return e
+}
+
+// clip makes s valid UTF-8, trimmed and at most max bytes, marking a cut.
+func clip(s string, max int) string {
+	s = strings.TrimSpace(strings.ToValidUTF8(s, "?"))
+	if len(s) <= max {
+		return s
+	}
+	for max > 0 && !utf8.RuneStart(s[max]) {
+		max--
+	}
+	return s[:max] + "…"
 }
 
 func (s *Stream) logRequest(ctx context.Context, reqs []Request, start time.Time, err error) {

@@ -51,12 +51,20 @@ type wsAnswer struct {
 }
 
 // socket returns the client's live socket, dialing one if needed.
+// The dial is bounded by ctx, or by the request timeout if ctx has no
+// deadline; a caller waiting for another's dial gives up with its ctx.
 func (c *Client) socket(ctx context.Context) (*wsSocket, error) {
-	c.wsMu.Lock()
-	defer c.wsMu.Unlock()
+	select {
+	case c.wsMu <- struct{}{}:
+	case <-ctx.Done():
+		return nil, &TransportError{Err: context.Cause(ctx), NotSent: true}
+	}
+	defer func() { <-c.wsMu }()
 	if c.ws != nil && c.ws.alive() {
 		return c.ws, nil
 	}
+	ctx, cancel := c.bounded(ctx)
+	defer cancel()
 	s, err := c.dialSocket(ctx)
 	if err != nil {
 		return nil, err
@@ -97,12 +105,9 @@ func (c *Client) dialSocket(ctx context.Context) (*wsSocket, error) {
 
 // hello authenticates the socket and waits for hello_ok.
 func (s *wsSocket) hello(ctx context.Context, c *Client) error {
-	token := c.token
-	if c.tokenFunc != nil {
-		var err error
-		if token, err = c.tokenFunc(ctx); err != nil {
-			return &TransportError{Err: fmt.Errorf("getting the auth token: %w", err), NotSent: true}
-		}
+	token, err := c.authToken(ctx)
+	if err != nil {
+		return err
 	}
 	msg := []byte(`{"type":"hello","jwt":`)
 	if token == "" {
@@ -112,12 +117,24 @@ func (s *wsSocket) hello(ctx context.Context, c *Client) error {
 	}
 	msg = append(msg, '}')
 	if err := s.conn.Write(ctx, websocket.MessageText, msg); err != nil {
-		return &TransportError{Err: fmt.Errorf("WebSocket hello: %w", err), NotSent: true}
+		return &TransportError{Err: fmt.Errorf("WebSocket hello: %w", c.scrubErr(err)), NotSent: true}
 	}
 	_, data, err := s.conn.Read(ctx)
 	if err != nil {
 		return &TransportError{Err: fmt.Errorf("WebSocket hello: %w", err), NotSent: true}
 	}
+	if err := decodeHello(data); err != nil {
+		var he *HTTPError
+		if errors.As(err, &he) {
+			he.Message = c.scrub(he.Message)
+		}
+		return err
+	}
+	return nil
+}
+
+// decodeHello reads the server's answer to hello: nil for hello_ok.
+func decodeHello(data []byte) error {
 	var m struct {
 		Type  string `json:"type"`
 		Error *Error `json:"error"`
@@ -131,8 +148,8 @@ func (s *wsSocket) hello(ctx context.Context, c *Client) error {
 	case "hello_error":
 		e := &HTTPError{Status: 401, Message: "hello_error"}
 		if m.Error != nil {
-			e.Message += ": " + m.Error.Message
-			e.Code = m.Error.Code
+			e.Message = clip(e.Message+": "+m.Error.Message, 512)
+			e.Code = clip(m.Error.Code, 64)
 		}
 		return &TransportError{Err: e, NotSent: true}
 	}
@@ -171,35 +188,56 @@ func (s *wsSocket) readLoop() {
 			s.fail(fmt.Errorf("%w: %v", ErrSocketLost, err))
 			return
 		}
-		var m struct {
-			Type      string        `json:"type"`
-			RequestID *int32        `json:"request_id"`
-			Response  *wireResponse `json:"response"`
-			Error     *Error        `json:"error"`
-		}
-		if err := json.Unmarshal(data, &m); err != nil || m.RequestID == nil {
-			s.fail(fmt.Errorf("%w: malformed message from the server", ErrSocketLost))
+		id, a, err := decodeWSMessage(data)
+		if err != nil {
+			s.fail(fmt.Errorf("%w: %v", ErrSocketLost, err))
 			return
 		}
 		s.mu.Lock()
-		ch, ok := s.pending[*m.RequestID]
-		delete(s.pending, *m.RequestID)
+		ch, ok := s.pending[id]
+		delete(s.pending, id)
 		s.mu.Unlock()
 		if !ok {
 			continue // its caller gave up
 		}
-		switch m.Type {
-		case "response_ok":
-			ch <- wsAnswer{response: m.Response}
-		case "response_error":
-			if m.Error == nil {
-				m.Error = &Error{Message: "request failed"}
-			}
-			ch <- wsAnswer{err: m.Error}
-		default:
+		if a == nil {
 			close(ch)
+			continue
 		}
+		ch <- *a
 	}
+}
+
+// decodeWSMessage reads one message from the server: the request it
+// answers and the answer, nil for a message type this client does not
+// know. An error means the message is malformed: the socket cannot be
+// trusted after it.
+func decodeWSMessage(data []byte) (int32, *wsAnswer, error) {
+	var m struct {
+		Type      string        `json:"type"`
+		RequestID *int32        `json:"request_id"`
+		Response  *wireResponse `json:"response"`
+		Error     *Error        `json:"error"`
+	}
+	if err := json.Unmarshal(data, &m); err != nil {
+		return 0, nil, &ProtocolError{Msg: "malformed message from the server", Err: err}
+	}
+	if m.RequestID == nil {
+		return 0, nil, &ProtocolError{Msg: fmt.Sprintf("message of type %q from the server without a request_id", truncateString(m.Type))}
+	}
+	switch m.Type {
+	case "response_ok":
+		if m.Response == nil {
+			return 0, nil, &ProtocolError{Msg: "response_ok without a response"}
+		}
+		return *m.RequestID, &wsAnswer{response: m.Response}, nil
+	case "response_error":
+		if m.Error == nil {
+			m.Error = &Error{Message: "request failed"}
+		}
+		return *m.RequestID, &wsAnswer{err: m.Error}, nil
+	}
+	return *m.RequestID, nil, nil
 }
 
 // pingLoop keeps idle sockets open through proxies and notices dead ones.
@@ -300,9 +338,12 @@ func wsKind(kind string) string {
 // then collects the answers.
 func (s *Stream) wsPipeline(ctx context.Context, reqs []Request) ([]Result, error) {
 	if s.ws != nil && !s.ws.alive() {
+		// The stream died with its socket; this request was not sent.
 		s.Reset()
-		return nil, &TransportError{Err: ErrSocketLost}
+		return nil, &TransportError{Err: ErrSocketLost, NotSent: true}
 	}
+	ctx, cancel := s.c.bounded(ctx)
+	defer cancel()
 	sock := s.ws
 	if sock == nil {
 		var err error
@@ -355,7 +396,7 @@ func (s *Stream) wsPipeline(ctx context.Context, reqs []Request) ([]Result, erro
 			// The stream's state is unknown now; forget it. The socket
 			// stays: other streams share it.
 			s.Reset()
-			return nil, &TransportError{Err: ctx.Err()}
+			return nil, &TransportError{Err: context.Cause(ctx)}
 		}
 	}
 	if opening {
@@ -386,8 +427,8 @@ func (s *Stream) wsPipeline(ctx context.Context, reqs []Request) ([]Result, erro
 
 // closeSocket closes the client's socket, if any.
 func (c *Client) closeSocket() {
-	c.wsMu.Lock()
-	defer c.wsMu.Unlock()
+	c.wsMu <- struct{}{}
+	defer func() { <-c.wsMu }()
 	if c.ws != nil {
 		c.ws.fail(errors.New("hrana: client closed"))
 		c.ws = nil

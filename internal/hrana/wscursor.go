@@ -18,7 +18,7 @@ const wsFetchCount = 1024
 func (s *Stream) wsCursor(ctx context.Context, b Batch) (*Cursor, error) {
 	if s.ws != nil && !s.ws.alive() {
 		s.Reset()
-		return nil, &TransportError{Err: ErrSocketLost}
+		return nil, &TransportError{Err: ErrSocketLost, NotSent: true}
 	}
 	sock := s.ws
 	if sock == nil {
@@ -30,6 +30,9 @@ func (s *Stream) wsCursor(ctx context.Context, b Batch) (*Cursor, error) {
 	if sock.version < 3 {
 		return nil, ErrNoCursor
 	}
+	curCtx := ctx // the cursor's fetches have their own bounds
+	ctx, cancel := s.c.bounded(ctx)
+	defer cancel()
 	s.c.stampBatch(&b)
 	batch, err := appendBatch(nil, &b)
 	if err != nil {
@@ -70,7 +73,7 @@ func (s *Stream) wsCursor(ctx context.Context, b Batch) (*Cursor, error) {
 		}
 		chans = append(chans, ch)
 	}
-	answers, err := wait(ctx, chans)
+	answers, err := s.c.wait(ctx, chans)
 	if err != nil {
 		s.Reset()
 		return nil, err
@@ -85,7 +88,7 @@ func (s *Stream) wsCursor(ctx context.Context, b Batch) (*Cursor, error) {
 	if e := answers[0].err; e != nil {
 		return nil, e // the batch could not start; the stream goes on
 	}
-	cur := &Cursor{c: s.c, ws: sock, ctx: ctx, id: cursorID}
+	cur := &Cursor{c: s.c, ws: sock, ctx: curCtx, id: cursorID}
 	if err := cur.take(answers[1]); err != nil {
 		cur.wsClose()
 		return nil, err
@@ -112,8 +115,11 @@ func fetchRequest(cursorID int32) func([]byte, int32) ([]byte, error) {
 	}
 }
 
-// wait collects the answers of requests sent together.
-func wait(ctx context.Context, chans []<-chan wsAnswer) ([]wsAnswer, error) {
+// wait collects the answers of requests sent together, within the
+// request timeout if ctx has no deadline.
+func (c *Client) wait(ctx context.Context, chans []<-chan wsAnswer) ([]wsAnswer, error) {
+	ctx, cancel := c.bounded(ctx)
+	defer cancel()
 	answers := make([]wsAnswer, len(chans))
 	for i, ch := range chans {
 		select {
@@ -123,7 +129,7 @@ func wait(ctx context.Context, chans []<-chan wsAnswer) ([]wsAnswer, error) {
 			}
 			answers[i] = a
 		case <-ctx.Done():
-			return nil, &TransportError{Err: ctx.Err()}
+			return nil, &TransportError{Err: context.Cause(ctx)}
 		}
 	}
 	return answers, nil
@@ -157,11 +163,14 @@ func (c *Cursor) wsNext() (*CursorEntry, error) {
 			c.done = true
 			return nil, io.EOF
 		}
-		ch, err := c.ws.send(c.ctx, fetchRequest(c.id))
+		ctx, cancel := c.c.bounded(c.ctx)
+		ch, err := c.ws.send(ctx, fetchRequest(c.id))
 		if err != nil {
+			cancel()
 			return nil, &TransportError{Err: err}
 		}
-		answers, err := wait(c.ctx, []<-chan wsAnswer{ch})
+		answers, err := c.c.wait(ctx, []<-chan wsAnswer{ch})
+		cancel()
 		if err != nil {
 			return nil, err
 		}
@@ -188,7 +197,7 @@ func (c *Cursor) wsClose() error {
 	if err != nil {
 		return &TransportError{Err: err}
 	}
-	answers, err := wait(ctx, []<-chan wsAnswer{ch})
+	answers, err := c.c.wait(ctx, []<-chan wsAnswer{ch})
 	if err != nil {
 		return err
 	}
