@@ -103,7 +103,10 @@ func (c *conn) run(ctx context.Context, st hrana.Stmt) (*hrana.StmtResult, error
 	if c.tx == txNone && keepsStream(st.SQL) {
 		c.sticky = true
 	}
-	return stmtResult(results[0])
+	if r := results[0]; r.Err != nil {
+		return nil, c.stmtFailed(r.Err)
+	}
+	return results[0].Response.Result, nil
 }
 
 // coolIfIdle drops a warm stream idle for long: sqld may have expired it,
@@ -143,7 +146,7 @@ func (c *conn) runFirstInTx(ctx context.Context, st hrana.Stmt) (*hrana.StmtResu
 	}
 	c.tx = txActive
 	if e := br.StepErrors[1]; e != nil {
-		return nil, serverError(e)
+		return nil, c.stmtFailed(e)
 	}
 	if br.StepResults[1] == nil {
 		return nil, mapError(&hrana.ProtocolError{Msg: "batch step skipped after a successful BEGIN"})
@@ -160,9 +163,10 @@ func (c *conn) pipeline(ctx context.Context, reqs ...hrana.Request) ([]hrana.Res
 	held := c.sticky || c.tx != txNone
 	warm := c.stream.Open() && !held
 	results, err := c.stream.Pipeline(ctx, reqs...)
-	if warm && refusedStream(err) {
-		// The server no longer knows the warm stream and ran nothing:
-		// the same requests on a fresh stream.
+	if warm && resendable(err) {
+		// The warm stream held nothing and the server ran nothing (it
+		// no longer knows the stream, or never got the request): the
+		// same requests on a fresh stream. See retry.go.
 		results, err = c.stream.Pipeline(ctx, reqs...)
 	}
 	c.lastUsed = time.Now()
@@ -174,35 +178,7 @@ func (c *conn) pipeline(ctx context.Context, reqs ...hrana.Request) ([]hrana.Res
 		}
 		return results, nil
 	}
-	return nil, c.failed(ctx, held, err)
-}
-
-// failed maps an exchange error. When the exchange fails, what the stream
-// held is gone: an open transaction breaks, a sticky conn goes bad. An
-// exchange that provably never reached the server, on a conn with nothing
-// to lose, is driver.ErrBadConn so database/sql retries it.
-func (c *conn) failed(ctx context.Context, held bool, err error) error {
-	var enc *hrana.EncodeError
-	if errors.As(err, &enc) {
-		return mapError(err) // nothing was sent
-	}
-	var te *hrana.TransportError
-	if !held && errors.As(err, &te) && te.NotSent {
-		return &badConnError{cause: mapError(err)}
-	}
-	lost := hrana.IsStreamLost(err)
-	if ctxErr := ctx.Err(); ctxErr != nil {
-		err = ctxErr
-	} else {
-		err = mapError(err)
-	}
-	if held {
-		if lost {
-			err = fmt.Errorf("libsql: the server no longer holds this connection's stream (it expired after inactivity, or the server restarted): %w", err)
-		}
-		c.lose(err)
-	}
-	return err
+	return nil, c.failed(ctx, held, readOnly(reqs), err)
 }
 
 // refusedStream reports whether err is the server refusing a stream it
@@ -227,13 +203,6 @@ func (c *conn) lose(err error) {
 func (c *conn) breakTx(err error) {
 	c.tx = txBroken
 	c.txErr = fmt.Errorf("libsql: transaction aborted: %w", err)
-}
-
-func stmtResult(r hrana.Result) (*hrana.StmtResult, error) {
-	if r.Err != nil {
-		return nil, mapError(r.Err)
-	}
-	return r.Response.Result, nil
 }
 
 func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {

@@ -40,12 +40,13 @@ func NewConnector(dsn string, opts ...Option) (*Connector, error) {
 		return nil, errors.New("libsql: conflicting auth tokens: the URL and WithAuthToken give different tokens")
 	}
 	client, err := hrana.NewClient(hrana.Config{
-		URL:        cfg.URL,
-		AuthToken:  cfg.AuthToken,
-		TokenFunc:  cfg.AuthTokenFunc,
-		TLSConfig:  cfg.TLSConfig,
-		HTTPClient: cfg.HTTPClient,
-		Logger:     cfg.Logger,
+		URL:            cfg.URL,
+		AuthToken:      cfg.AuthToken,
+		TokenFunc:      cfg.AuthTokenFunc,
+		TLSConfig:      cfg.TLSConfig,
+		HTTPClient:     cfg.HTTPClient,
+		Logger:         cfg.Logger,
+		RequestTimeout: cfg.RequestTimeout,
 	})
 	if err != nil {
 		return nil, mapError(err)

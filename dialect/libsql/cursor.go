@@ -52,7 +52,11 @@ func (c *conn) query(ctx context.Context, st hrana.Stmt) (driver.Rows, error) {
 	for {
 		e, err := cur.Next()
 		if err != nil {
-			return nil, c.cursorFailed(cur, err)
+			// No row has reached the caller: the policy of a failed
+			// exchange applies (retry.go).
+			cur.Close()
+			c.stream.Reset()
+			return nil, c.failed(ctx, c.sticky || c.tx != txNone, isRead(st.SQL), err)
 		}
 		switch e.Type {
 		case "step_begin":
@@ -77,7 +81,7 @@ func (c *conn) query(ctx context.Context, st hrana.Stmt) (driver.Rows, error) {
 				c.tx = txActive
 			}
 			cur.Close()
-			return nil, serverError(e.Error)
+			return nil, c.stmtFailed(e.Error)
 		case "error":
 			return nil, c.cursorFailed(cur, mapError(e.Error))
 		}
@@ -146,14 +150,14 @@ func (c *conn) openCursor(ctx context.Context, b hrana.Batch) (*hrana.Cursor, er
 	held := c.sticky || c.tx != txNone
 	warm := c.stream.Open() && !held
 	cur, err := c.stream.Cursor(ctx, b)
-	if warm && refusedStream(err) {
+	if warm && resendable(err) {
 		cur, err = c.stream.Cursor(ctx, b)
 	}
 	c.lastUsed = time.Now()
 	if err == nil || errors.Is(err, hrana.ErrNoCursor) {
 		return cur, err
 	}
-	return nil, c.failed(ctx, held, err)
+	return nil, c.failed(ctx, held, len(b.Steps) == 1 && isRead(b.Steps[0].Stmt.SQL), err)
 }
 
 // cursorFailed ends a cursor that broke while being read: what the stream

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Config is a parsed libSQL URL plus the options given to Open. Printing it
@@ -30,6 +31,11 @@ type Config struct {
 	TLSConfig *tls.Config
 	// HTTPClient replaces the driver's own keep-alive transport.
 	HTTPClient *http.Client
+	// RequestTimeout bounds how long a statement whose context has no
+	// deadline waits on a server that makes no progress: 0 means
+	// DefaultRequestTimeout, a negative value no bound. See
+	// WithRequestTimeout.
+	RequestTimeout time.Duration
 }
 
 // tokenParams are the URL parameters that carry the auth token: libSQL

@@ -1,0 +1,162 @@
+package libsql
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/entlibsql/entlibsql/internal/hrana"
+)
+
+// Retry policy. This file is the one place that decides whether a failed
+// request may run again; README.md ("Failures, retries and timeouts")
+// says the same for users.
+//
+// A request is sent again only when
+//
+//  1. it provably never reached the server: the connection could not be
+//     made (refused, DNS, TLS handshake, certificate), the auth token
+//     could not be had, the request was never written whole, or its
+//     WebSocket had already died; or the server refused it as a whole
+//     before running anything (HTTP 400 for a stream it no longer knows);
+//     or
+//  2. it is a read (SELECT, VALUES, EXPLAIN) outside a transaction, on a
+//     connection holding no session state, and the exchange failed in
+//     transit (connection lost, a 5xx answer, an answer cut short or
+//     malformed). Reading again changes nothing.
+//
+// Everything else returns an error and is never resent: a write whose
+// answer was lost may have been applied, and sending it again could apply
+// it twice. In particular a COMMIT whose answer was lost is an error,
+// although the transaction may have committed.
+//
+// Never resent either, whatever the statement: a cancelled context or a
+// passed deadline (the caller's, or the request timeout's: a stuck server
+// does not get better by being asked again), an authentication failure,
+// and any error the server reported for the statement itself.
+//
+// The resending happens in two places only:
+//
+//   - a warm stream (one holding no state) whose request was refused
+//     or never sent gets the same request once more, at once, on a fresh
+//     stream (conn.pipeline, conn.openCursor);
+//   - otherwise a retryable failure is driver.ErrBadConn (a *badConnError
+//     carrying the cause), and database/sql runs the call again on another
+//     connection: twice on pooled ones, then once on a new one. It does so
+//     only for calls outside a transaction (DB.ExecContext, QueryContext,
+//     PingContext, ...); inside a sql.Tx or on a sql.Conn the error goes
+//     to the caller. After the last try the caller reads the cause, not
+//     "driver: bad connection".
+//
+// A retryable failure is driver.ErrBadConn only then: database/sql may
+// resend whatever carries it.
+//
+// A failed exchange also decides what the connection still holds: an
+// open transaction breaks (its next statements and COMMIT fail; ROLLBACK
+// succeeds), and a connection with session state (sticky) goes bad and
+// is dropped by the pool.
+
+// notSent reports whether err says the request provably never reached the
+// server.
+func notSent(err error) bool {
+	var te *hrana.TransportError
+	return errors.As(err, &te) && te.NotSent
+}
+
+// retryable reports whether a request that failed with err may run again
+// under the policy above. read says the request is a read, held that the
+// connection's stream holds state (a transaction, session settings).
+func retryable(err error, read, held bool) bool {
+	if held {
+		return false
+	}
+	if notSent(err) {
+		return true
+	}
+	if !read || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var te *hrana.TransportError
+	var pe *hrana.ProtocolError
+	var he *hrana.HTTPError
+	switch {
+	case errors.As(err, &he):
+		// 5xx: a gateway or a server in trouble. 4xx: the request itself
+		// (or its token) is refused, and would be again.
+		return he.Status >= 500
+	case errors.As(err, &te), errors.As(err, &pe):
+		return true
+	}
+	return false
+}
+
+// readOnly reports whether reqs are reads that may run again (rule 2).
+func readOnly(reqs []hrana.Request) bool {
+	for _, r := range reqs {
+		if r.Kind() != "execute" || !isRead(r.SQL()) {
+			return false
+		}
+	}
+	return len(reqs) > 0
+}
+
+// isRead reports whether sql only reads, by its first keyword. WITH is
+// not counted: a common table expression may lead to a write.
+func isRead(sql string) bool {
+	switch kw, _ := nextKeyword(sql); kw {
+	case "SELECT", "VALUES", "EXPLAIN":
+		return true
+	}
+	return false
+}
+
+// resendable reports whether a request that failed on a warm stream may
+// go once more, at once, on a fresh stream (rule 1).
+func resendable(err error) bool { return refusedStream(err) || notSent(err) }
+
+// failed maps an exchange error under the retry policy. When the exchange
+// fails, what the stream held is gone: an open transaction breaks, a
+// sticky conn goes bad.
+func (c *conn) failed(ctx context.Context, held, read bool, err error) error {
+	var enc *hrana.EncodeError
+	if errors.As(err, &enc) {
+		return mapError(err) // nothing was sent
+	}
+	if ctx.Err() == nil && retryable(err, read, held) {
+		return &badConnError{cause: mapError(err)}
+	}
+	lost := hrana.IsStreamLost(err)
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		err = ctxErr
+	} else {
+		err = mapError(err)
+	}
+	if held {
+		if lost {
+			err = lostStreamError(err)
+		}
+		c.lose(err)
+	}
+	return err
+}
+
+// stmtFailed maps a statement's own error. sqld ends a transaction left
+// idle for about 5 s (SQLite's write lock goes to the next writer) and
+// answers its next statement with TRANSACTION_TIMEOUT; the statements
+// after that would run in autocommit mode, outside the transaction the
+// caller believes in. So the transaction breaks here: nothing more of it
+// reaches the server, and COMMIT fails.
+func (c *conn) stmtFailed(err error) error {
+	err = mapError(err)
+	var e *Error
+	if c.tx == txActive && errors.As(err, &e) && e.ServerCode == "TRANSACTION_TIMEOUT" {
+		c.breakTx(err)
+	}
+	return err
+}
+
+// lostStreamError says that the server no longer has the stream and what
+// it held.
+func lostStreamError(err error) error {
+	return fmt.Errorf("libsql: the server no longer holds this connection's stream (it expired after inactivity, or the server restarted): %w", err)
+}
