@@ -67,13 +67,13 @@ func notSent(err error) bool {
 // under the policy above. read says the request is a read, held that the
 // connection's stream holds state (a transaction, session settings).
 func retryable(err error, read, held bool) bool {
-	if held {
+	if held || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
 	}
 	if notSent(err) {
 		return true
 	}
-	if !read || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if !read {
 		return false
 	}
 	var te *hrana.TransportError
