@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"os"
 	"runtime"
 	"slices"
@@ -574,7 +573,7 @@ func killEnv(ws bool, ops int) func() (*env, error) {
 // primary.
 func replicaEnv(ops int) func() (*env, error) {
 	return func() (*env, error) {
-		grpc, err := freeAddr()
+		grpc, err := sqldtest.FreeAddr()
 		if err != nil {
 			return nil, err
 		}
@@ -669,15 +668,6 @@ func idleTxEnv(ws bool) func() (*env, error) {
 func execIgnore(tx *sql.Tx, key string) error {
 	_, err := tx.ExecContext(context.Background(), "INSERT INTO w (k) VALUES (?)", key)
 	return err
-}
-
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
 }
 
 // checkGoroutines fails if goroutines started since base are still

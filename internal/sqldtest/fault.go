@@ -6,6 +6,7 @@ import (
 	be "encoding/binary"
 	"errors"
 	"fmt"
+	"html"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -36,11 +37,12 @@ const (
 	// way through the answer (HTTP: after the headers and half the body;
 	// WebSocket: half a frame).
 	DropMidResponse
-	// Answer502 answers 502 with an HTML page, without forwarding; over
-	// WebSocket it refuses the upgrade so.
+	// Answer502 answers 502 with an HTML page, without forwarding. Over
+	// WebSocket it cuts sockets as DropBeforeServer does, and refuses
+	// upgrades with 502.
 	Answer502
 	// Answer503 answers 503 with an empty body, without forwarding; over
-	// WebSocket it refuses the upgrade so.
+	// WebSocket as Answer502, with 503.
 	Answer503
 	// TruncateBody forwards the request and sends back the first half of
 	// the answer, framed as if complete.
@@ -210,7 +212,10 @@ func (p *FaultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case Answer502:
 		w.Header().Set("Content-Type", "text/html")
 		w.WriteHeader(http.StatusBadGateway)
-		io.WriteString(w, "<html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1></body></html>\n")
+		// Like some debugging gateways, it echoes the request's headers:
+		// a client must not repeat them (the token) in its error.
+		fmt.Fprintf(w, "<html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1><pre>Authorization: %s</pre></body></html>\n",
+			html.EscapeString(r.Header.Get("Authorization")))
 		return
 	case Answer503:
 		w.WriteHeader(http.StatusServiceUnavailable)
@@ -358,9 +363,11 @@ func (p *FaultProxy) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			if fr.data() {
-				f, delay := p.pick(func(f Fault) bool { return f == DropBeforeServer })
+				// A failing gateway (502, 503) drops sockets too, so
+				// that clients come back through a refused upgrade.
+				f, delay := p.pick(func(f Fault) bool { return f == DropBeforeServer || f == Answer502 || f == Answer503 })
 				sleep(delay, done)
-				if f == DropBeforeServer {
+				if f != NoFault {
 					return
 				}
 			}

@@ -318,6 +318,10 @@ func childEnv() []string {
 	return env
 }
 
+// FreeAddr returns a 127.0.0.1 address whose port was free a moment ago,
+// for the flags of servers that need more than one (--grpc-listen-addr).
+func FreeAddr() (string, error) { return freeAddr() }
+
 // freeAddr returns a 127.0.0.1 port that was free a moment ago.
 func freeAddr() (string, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
