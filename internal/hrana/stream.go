@@ -240,6 +240,9 @@ func httpError(status int, body []byte) *HTTPError {
 	if e.Message == "" {
 		e.Message = http.StatusText(status)
 	}
+	if e.Message == "" {
+		e.Message = "no error message"
+	}
 	return e
 }
 
