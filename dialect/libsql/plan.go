@@ -95,7 +95,7 @@ func (c *conn) runPlan(ctx context.Context, stmts []string, commit bool) error {
 	}
 	for i, s := range stmts {
 		if e := errs[first+i]; e != nil {
-			return &planError{stmt: s, err: serverError(e)}
+			return &planError{stmt: s, err: c.stmtFailed(e)}
 		}
 	}
 	if commit {
