@@ -80,6 +80,17 @@ func apply(t *testing.T, drv *libsql.Driver, dir migrate.Dir, opts schema.ApplyO
 	return names(files)
 }
 
+// writeHashed writes a migration file and rehashes the directory.
+func writeHashed(t *testing.T, dir migrate.Dir, name, body string) {
+	t.Helper()
+	if err := dir.WriteFile(name, []byte(body)); err != nil {
+		t.Fatal(err)
+	}
+	if err := schema.Hash(dir); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func names(files []migrate.File) []string {
 	var ns []string
 	for _, f := range files {
@@ -243,15 +254,7 @@ func TestApplyRefusesTamperedDirectory(t *testing.T) {
 func TestApplyFailingFile(t *testing.T) {
 	target := freshDriver(t)
 	dir := localDir(t)
-	write := func(name, body string) {
-		t.Helper()
-		if err := dir.WriteFile(name, []byte(body)); err != nil {
-			t.Fatal(err)
-		}
-		if err := schema.Hash(dir); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := func(name, body string) { t.Helper(); writeHashed(t, dir, name, body) }
 	write("1_base.sql", "CREATE TABLE base (id integer PRIMARY KEY, name text NOT NULL);\nINSERT INTO base (name) VALUES ('kept');\n")
 	write("2_more.sql", "CREATE TABLE more (id integer PRIMARY KEY);\nINSERT INTO base (name) VALUES ('rolled back');\nINSERT INTO missing (x) VALUES (1);\n")
 	_, err := schema.Apply(context.Background(), target, dir, schema.ApplyOptions{})
@@ -293,19 +296,12 @@ func TestApplyFailingFile(t *testing.T) {
 func TestApplyRefusesBrokenForeignKeys(t *testing.T) {
 	target := freshDriver(t)
 	dir := localDir(t)
-	if err := dir.WriteFile("1_tables.sql", []byte(
+	writeHashed(t, dir, "1_tables.sql",
 		"CREATE TABLE p (id integer PRIMARY KEY);\nCREATE TABLE c (id integer PRIMARY KEY, p_id integer NOT NULL REFERENCES p (id) ON DELETE CASCADE);\n"+
-			"INSERT INTO p (id) VALUES (1);\nINSERT INTO c (p_id) VALUES (1);\n")); err != nil {
-		t.Fatal(err)
-	}
+			"INSERT INTO p (id) VALUES (1);\nINSERT INTO c (p_id) VALUES (1);\n")
 	// With foreign keys off, deleting the parent leaves the child dangling
 	// (no cascade): the file must be refused, not committed.
-	if err := dir.WriteFile("2_orphan.sql", []byte("DELETE FROM p;\n")); err != nil {
-		t.Fatal(err)
-	}
-	if err := schema.Hash(dir); err != nil {
-		t.Fatal(err)
-	}
+	writeHashed(t, dir, "2_orphan.sql", "DELETE FROM p;\n")
 	_, err := schema.Apply(context.Background(), target, dir, schema.ApplyOptions{})
 	if err == nil || !strings.Contains(err.Error(), "2_orphan.sql") || !strings.Contains(err.Error(), "foreign key") {
 		t.Fatalf("apply returned %v, want 2_orphan.sql refused for a foreign key", err)
@@ -397,12 +393,7 @@ func (t *commitFails) Commit() error {
 func TestApplyCommitFails(t *testing.T) {
 	target := freshDriver(t)
 	dir := localDir(t)
-	if err := dir.WriteFile("1_a.sql", []byte("CREATE TABLE a (id integer PRIMARY KEY);\nINSERT INTO a (id) VALUES (1);\n")); err != nil {
-		t.Fatal(err)
-	}
-	if err := schema.Hash(dir); err != nil {
-		t.Fatal(err)
-	}
+	writeHashed(t, dir, "1_a.sql", "CREATE TABLE a (id integer PRIMARY KEY);\nINSERT INTO a (id) VALUES (1);\n")
 	_, err := schema.Apply(context.Background(), failingCommit{target, "INSERT INTO a"}, dir, schema.ApplyOptions{})
 	if err == nil || !strings.Contains(err.Error(), "1_a.sql") || !strings.Contains(err.Error(), "COMMIT") {
 		t.Fatalf("apply returned %v, want the COMMIT failure of 1_a.sql", err)
@@ -424,19 +415,14 @@ func TestApplyCommitFails(t *testing.T) {
 func TestApplyTriggerFile(t *testing.T) {
 	target := freshDriver(t)
 	dir := localDir(t)
-	if err := dir.WriteFile("1_trigger.sql", []byte(`CREATE TABLE items (id integer PRIMARY KEY, n integer NOT NULL);
+	writeHashed(t, dir, "1_trigger.sql", `CREATE TABLE items (id integer PRIMARY KEY, n integer NOT NULL);
 CREATE TABLE audit (item integer NOT NULL, note text NOT NULL);
 CREATE TRIGGER items_audit AFTER INSERT ON items BEGIN
   INSERT INTO audit (item, note) VALUES (new.id, 'added');
   INSERT INTO audit (item, note) VALUES (new.id, 'counted');
 END;
 INSERT INTO items (n) VALUES (7);
-`)); err != nil {
-		t.Fatal(err)
-	}
-	if err := schema.Hash(dir); err != nil {
-		t.Fatal(err)
-	}
+`)
 	apply(t, target, dir, schema.ApplyOptions{})
 	if n := migratetest.Count(t, target.DB(), "audit"); n != 2 {
 		t.Fatalf("audit has %d rows, want the trigger's 2", n)
@@ -451,15 +437,7 @@ INSERT INTO items (n) VALUES (7);
 func TestApplyAfterFailedFileRemoved(t *testing.T) {
 	target := freshDriver(t)
 	dir := localDir(t)
-	write := func(name, body string) {
-		t.Helper()
-		if err := dir.WriteFile(name, []byte(body)); err != nil {
-			t.Fatal(err)
-		}
-		if err := schema.Hash(dir); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := func(name, body string) { t.Helper(); writeHashed(t, dir, name, body) }
 	write("1_a.sql", "CREATE TABLE a (id integer PRIMARY KEY);\n")
 	write("2_bad.sql", "CREATE TABLE b (id integer PRIMARY KEY);\nINSERT INTO nope VALUES (1);\n")
 	if _, err := schema.Apply(context.Background(), target, dir, schema.ApplyOptions{}); err == nil {
@@ -489,12 +467,7 @@ func TestApplyRefusesForeignKeysOn(t *testing.T) {
 	db.SetMaxIdleConns(0) // the PRAGMA's connection is gone by BEGIN
 	plain := entsql.OpenDB(dialect.SQLite, db)
 	dir := localDir(t)
-	if err := dir.WriteFile("1_a.sql", []byte("CREATE TABLE a (id integer PRIMARY KEY);\n")); err != nil {
-		t.Fatal(err)
-	}
-	if err := schema.Hash(dir); err != nil {
-		t.Fatal(err)
-	}
+	writeHashed(t, dir, "1_a.sql", "CREATE TABLE a (id integer PRIMARY KEY);\n")
 	_, err := schema.Apply(context.Background(), plain, dir, schema.ApplyOptions{})
 	if err == nil || !strings.Contains(err.Error(), "foreign keys are on") {
 		t.Fatalf("apply through a plain driver returned %v", err)
