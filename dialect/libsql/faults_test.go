@@ -7,6 +7,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"strings"
@@ -217,6 +218,92 @@ func TestErrorBodiesOfAnyShape(t *testing.T) {
 			want := map[sqldtest.Fault]string{sqldtest.Answer502: "HTTP 502", sqldtest.Answer503: "HTTP 503", sqldtest.TruncateBody: "malformed", sqldtest.CorruptBody: "malformed"}[f]
 			if !strings.Contains(err.Error(), want) {
 				t.Fatalf("want %q in the error, got %v", want, err)
+			}
+		})
+	}
+}
+
+// stallingProxy forwards TCP connections to target, but of what the
+// server sends passes only the first budget bytes of each connection,
+// then holds the connection open and silent: a server stuck in the middle
+// of an answer.
+func stallingProxy(t *testing.T, target string, budget int64) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	keep := func(c ...net.Conn) { mu.Lock(); conns = append(conns, c...); mu.Unlock() }
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+	})
+	go func() {
+		for {
+			client, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			server, err := net.Dial("tcp", target)
+			if err != nil {
+				client.Close()
+				continue
+			}
+			keep(client, server)
+			go io.Copy(server, client)
+			go io.CopyN(client, server, budget) // then nothing more
+		}
+	}()
+	return "http://" + ln.Addr().String()
+}
+
+// TestRequestTimeoutStalledCursor: rows streaming through a cursor
+// (/v3/cursor over HTTP, fetch_cursor pages over WebSocket) from a server
+// that stops half way fail after the request timeout (the clock runs
+// while waiting on the server), without a context deadline, instead of
+// hanging the caller.
+func TestRequestTimeoutStalledCursor(t *testing.T) {
+	ctx := context.Background()
+	// A sqld of its own: the proxy passes plain HTTP bytes.
+	srv, err := sqldtest.Start(ctx, sqldtest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Stop() })
+	direct := openDriver(t, srv.URL()).DB()
+	tbl := scratchTable(t, direct, "id INTEGER PRIMARY KEY, v TEXT")
+	if _, err := direct.ExecContext(ctx, `WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n LIMIT 20000)
+		INSERT INTO `+tbl+` (id, v) SELECT x, 'a value long enough to fill the answer ' || x FROM n`); err != nil {
+		t.Fatal(err)
+	}
+	for _, scheme := range []string{"http", "ws"} {
+		t.Run(scheme, func(t *testing.T) {
+			proxy := strings.Replace(stallingProxy(t, srv.Addr(), 16<<10), "http", scheme, 1)
+			drv := openDriver(t, proxy, libsql.WithRequestTimeout(500*time.Millisecond))
+			start := time.Now()
+			rows, err := drv.DB().QueryContext(ctx, "SELECT id, v FROM "+tbl)
+			if err == nil {
+				n := 0
+				for rows.Next() {
+					n++
+				}
+				err = rows.Err()
+				rows.Close()
+				t.Logf("read %d rows before the stall", n)
+			}
+			took := time.Since(start)
+			t.Logf("after %v: %v", took, err)
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("want a deadline error from the stalled cursor, got %v", err)
+			}
+			if took > 10*time.Second {
+				t.Fatalf("a request timeout of 500ms took %v against a stalled cursor", took)
 			}
 		})
 	}
