@@ -104,13 +104,15 @@ func Apply(ctx context.Context, drv dialect.Driver, dir migrate.Dir, opts ApplyO
 		if err := clearRolledBack(ctx, drv, dir); err != nil {
 			return nil, err
 		}
-		if len(pending) == 0 {
-			return nil, nil
+		if len(pending) > 0 && opts.Baseline != "" {
+			// Again, writing the baseline revision.
+			if pending, err = pendingFiles(ctx, adrv, drv, dir, opts.Baseline, false, opts.Operator); err != nil {
+				return nil, err
+			}
 		}
-		// Again, writing the baseline revision if one is asked for.
-		if pending, err = pendingFiles(ctx, adrv, drv, dir, opts.Baseline, false, opts.Operator); err != nil {
-			return nil, err
-		}
+	}
+	if len(pending) == 0 {
+		return nil, nil
 	}
 	sum, err := dir.Checksum()
 	if err != nil {
@@ -173,11 +175,11 @@ func pendingFiles(ctx context.Context, adrv migrate.Driver, drv dialect.Driver, 
 // atlasDriver is Atlas's SQLite driver over drv.
 func atlasDriver(drv dialect.Driver) (migrate.Driver, error) { return sqlite.Open(&stdConn{drv}) }
 
-// clearRolledBack deletes the rows of files that failed, were rolled back
-// and are gone from dir (deleted or renamed after the failure): the Atlas
+// clearRolledBack, once the revisions table exists, deletes the rows of
+// files that failed, were rolled back and are gone from dir (deleted or renamed after the failure): the Atlas
 // CLI would take such a row for a partly applied file it cannot find.
 func clearRolledBack(ctx context.Context, drv dialect.Driver, dir migrate.Dir) error {
-	store := &revisions{conn: drv}
+	store := &revisions{conn: drv, created: true}
 	revs, err := store.ReadRevisions(ctx)
 	if err != nil {
 		return err
@@ -239,18 +241,15 @@ func (a *applier) file(ctx context.Context, f migrate.File) error {
 	for i, d := range decls {
 		stmts[i] = d.Text
 	}
-	// The row as it stands: where a dry run starts, and what a failure
-	// leaves recorded (the transaction rolls back whatever it wrote).
-	base, err := revisionOf(ctx, a.drv, f, stmts, a.opts.DryRun)
-	if err != nil {
-		return err
-	}
-	base.Total, base.Hash, base.OperatorVersion = len(stmts), hash, a.opts.Operator
 	if a.opts.DryRun {
-		for _, s := range stmts[base.Applied:] {
+		rev, err := a.revisionOf(ctx, a.drv, f, stmts)
+		if err != nil {
+			return err
+		}
+		for _, s := range stmts[rev.Applied:] {
 			a.log(ApplyEvent{File: f, Stmt: s})
 		}
-		a.log(ApplyEvent{File: f, Done: true, Stmts: len(stmts) - base.Applied})
+		a.log(ApplyEvent{File: f, Done: true, Stmts: len(stmts) - rev.Applied})
 		return nil
 	}
 	start := time.Now()
@@ -258,19 +257,8 @@ func (a *applier) file(ctx context.Context, f migrate.File) error {
 	if errors.Is(err, ErrConcurrentApply) {
 		return err
 	}
-	err = locate(f, stmts, err)
 	if err != nil {
-		failed := *base
-		failed.ExecutionTime, failed.Error = time.Since(start), err.Error()
-		var fe *FileError
-		if errors.As(err, &fe) {
-			failed.ErrorStmt = fe.Stmt
-		}
-		// Unless another run completed the file meanwhile (WriteRevision
-		// keeps a completed row).
-		if werr := (&revisions{conn: a.drv}).WriteRevision(ctx, &failed); werr != nil {
-			err = errors.Join(err, werr)
-		}
+		err = a.recordFailure(ctx, f, stmts, hash, time.Since(start), err)
 		a.log(ApplyEvent{File: f, Err: err})
 		return err
 	}
@@ -278,12 +266,41 @@ func (a *applier) file(ctx context.Context, f migrate.File) error {
 	return nil
 }
 
+// recordFailure writes the failure on the file's row as the rollback left
+// it, unless another run completed the file meanwhile, and returns err.
+func (a *applier) recordFailure(ctx context.Context, f migrate.File, stmts []string, hash string, took time.Duration, err error) error {
+	failed, rerr := a.revisionOf(ctx, a.drv, f, stmts)
+	switch {
+	case errors.Is(rerr, ErrConcurrentApply):
+		return err
+	case errors.As(rerr, new(*FileError)):
+		return err // the same refusal as err's (a changed statement)
+	case rerr != nil:
+		return errors.Join(err, rerr)
+	}
+	failed.Total, failed.Hash, failed.OperatorVersion = len(stmts), hash, a.opts.Operator
+	failed.ExecutionTime, failed.Error = took, err.Error()
+	var fe *FileError
+	if errors.As(err, &fe) {
+		failed.ErrorStmt = fe.Stmt
+	}
+	if werr := a.store(a.drv).WriteRevision(ctx, failed); werr != nil {
+		return errors.Join(err, werr)
+	}
+	return err
+}
+
+// store is the revisions table through conn; Apply created it.
+func (a *applier) store(conn dialect.ExecQuerier) *revisions {
+	return &revisions{conn: conn, dryRun: a.opts.DryRun, created: !a.opts.DryRun}
+}
+
 // revisionOf reads f's revision through conn: a new one if there is none,
 // ErrConcurrentApply if it is complete (another run applied the file since
 // the pending files were listed), an error if statements it applied before
 // have changed.
-func revisionOf(ctx context.Context, conn dialect.ExecQuerier, f migrate.File, stmts []string, dryRun bool) (*migrate.Revision, error) {
-	rev, err := (&revisions{conn: conn, dryRun: dryRun}).ReadRevision(ctx, f.Version())
+func (a *applier) revisionOf(ctx context.Context, conn dialect.ExecQuerier, f migrate.File, stmts []string) (*migrate.Revision, error) {
+	rev, err := a.store(conn).ReadRevision(ctx, f.Version())
 	switch {
 	case errors.Is(err, migrate.ErrRevisionNotExist):
 		return &migrate.Revision{Version: f.Version(), Description: f.Desc(), Type: migrate.RevisionTypeExecute}, nil
@@ -360,24 +377,27 @@ func (a *applier) run(ctx context.Context, f migrate.File, stmts []string, hash 
 		return 0, err
 	}
 	// Under the write lock, the row is the latest: resume from it.
-	rev, err := revisionOf(ctx, tx, f, stmts, false)
+	rev, err := a.revisionOf(ctx, tx, f, stmts)
 	if err != nil {
 		return 0, err
 	}
 	rev.Total, rev.Hash, rev.OperatorVersion = len(stmts), hash, a.opts.Operator
-	if err := claim(ctx, tx, rev); err != nil {
+	if err := a.claim(ctx, tx, rev); err != nil {
 		return 0, err
 	}
 	from := rev.Applied
-	for i, s := range stmts[from:] {
+	// The libSQL driver holds the statements back and sends them together
+	// with the next statement that needs an answer, so a failure can
+	// surface there: locate names the statement that failed.
+	for _, s := range stmts[from:] {
 		a.log(ApplyEvent{File: f, Stmt: s})
-		if err := tx.Exec(ctx, s, []any{}, &res); err != nil {
-			return 0, &FileError{File: f.Name(), Stmt: s, Index: from + i + 1, Err: unwrapMigration(err, s)}
+		if err := tx.Exec(ctx, s, []any{}, nil); err != nil {
+			return 0, locate(f, stmts, from, err)
 		}
 	}
 	after, err := fkViolations(ctx, tx)
 	if err != nil {
-		return 0, err
+		return 0, locate(f, stmts, from, err)
 	}
 	if fresh := newViolations(before, after); len(fresh) > 0 {
 		return 0, &FileError{File: f.Name(), Err: fmt.Errorf("foreign keys would be broken: %s", strings.Join(fresh, "; "))}
@@ -385,10 +405,13 @@ func (a *applier) run(ctx context.Context, f migrate.File, stmts []string, hash 
 	done := *rev
 	done.Applied, done.PartialHashes, done.Error, done.ErrorStmt = len(stmts), nil, "", ""
 	done.ExecutionTime = time.Since(start)
-	if err := (&revisions{conn: tx}).WriteRevision(ctx, &done); err != nil {
-		return 0, err
+	if err := a.store(tx).WriteRevision(ctx, &done); err != nil {
+		return 0, locate(f, stmts, from, err)
 	}
 	if err := tx.Commit(); err != nil {
+		if located := locate(f, stmts, from, err); located != err {
+			return 0, located
+		}
 		return 0, &FileError{File: f.Name(), Err: fmt.Errorf("COMMIT: %w", err)}
 	}
 	return len(stmts) - from, nil
@@ -416,13 +439,13 @@ func foreignKeysOff(ctx context.Context, tx dialect.Tx) error {
 // claim records the file as started, unless its row records it completed
 // (another run got there first, on a database without BEGIN IMMEDIATE):
 // then nothing of it runs again.
-func claim(ctx context.Context, tx dialect.Tx, rev *migrate.Revision) error {
+func (a *applier) claim(ctx context.Context, tx dialect.Tx, rev *migrate.Revision) error {
 	started := *rev
 	started.Error, started.ErrorStmt = "", ""
 	if started.Total == started.Applied {
 		started.Total++ // an empty file: still "not complete" while it runs
 	}
-	written, err := (&revisions{conn: tx}).write(ctx, &started)
+	written, err := a.store(tx).write(ctx, &started, true)
 	if err != nil {
 		return err
 	}
@@ -432,28 +455,21 @@ func claim(ctx context.Context, tx dialect.Tx, rev *migrate.Revision) error {
 	return nil
 }
 
-// locate turns the libSQL driver's error for a statement of the file,
-// which can surface later than the statement (the driver sends a plan's
-// statements together), into a FileError naming it.
-func locate(f migrate.File, stmts []string, err error) error {
-	var fe *FileError
-	var se interface{ Statement() string }
-	if err == nil || errors.As(err, &fe) || !errors.As(err, &se) {
+// locate turns the libSQL driver's error for a statement of the file
+// (one with a Statement method) into a FileError naming the statement,
+// looked for among those run from from on.
+func locate(f migrate.File, stmts []string, from int, err error) error {
+	var se interface {
+		error
+		Statement() string
+	}
+	if !errors.As(err, &se) {
 		return err
 	}
-	for i, s := range stmts {
-		if Rewrite(s) == se.Statement() {
-			return &FileError{File: f.Name(), Stmt: s, Index: i + 1, Err: errors.Unwrap(se.(error))}
+	for i := from; i < len(stmts); i++ {
+		if Rewrite(stmts[i]) == se.Statement() {
+			return &FileError{File: f.Name(), Stmt: stmts[i], Index: i + 1, Err: errors.Unwrap(se)}
 		}
-	}
-	return err
-}
-
-// unwrapMigration drops the libSQL driver's "migration statement failed:
-// <stmt>" prefix: FileError names the statement already.
-func unwrapMigration(err error, stmt string) error {
-	if u := errors.Unwrap(err); u != nil && strings.Contains(err.Error(), stmt) {
-		return u
 	}
 	return err
 }

@@ -65,6 +65,7 @@ type revisions struct {
 	conn           dialect.ExecQuerier
 	dryRun         bool // write nothing
 	hideRolledBack bool // ReadRevisions leaves out rows of rolled-back files
+	created        bool // the table is known to exist: reads skip the check
 }
 
 var _ migrate.RevisionReadWriter = (*revisions)(nil)
@@ -128,9 +129,11 @@ func (r *revisions) ReadRevision(ctx context.Context, version string) (*migrate.
 }
 
 func (r *revisions) read(ctx context.Context, where string, args ...any) ([]*migrate.Revision, error) {
-	ok, err := revisionsExist(ctx, r.conn)
-	if err != nil || !ok {
-		return nil, err
+	if !r.created {
+		ok, err := revisionsExist(ctx, r.conn)
+		if err != nil || !ok {
+			return nil, err
+		}
 	}
 	var rows entsql.Rows
 	if err := r.conn.Query(ctx, "SELECT "+revisionColumns+" FROM "+RevisionsTable+" WHERE "+where, args, &rows); err != nil {
@@ -206,13 +209,15 @@ func revisionTime(v any) (time.Time, error) {
 // partial one: a run that failed because another completed the file
 // meanwhile must not undo that record.
 func (r *revisions) WriteRevision(ctx context.Context, rev *migrate.Revision) error {
-	_, err := r.write(ctx, rev)
+	_, err := r.write(ctx, rev, false)
 	return err
 }
 
-// write is WriteRevision, reporting whether a row was written (false when
-// a completed row was kept).
-func (r *revisions) write(ctx context.Context, rev *migrate.Revision) (bool, error) {
+// write is WriteRevision; with counted it reports whether a row was
+// written (false when a completed row was kept). Without, it asks for no
+// result, so that in a migration transaction the write can travel with
+// the statements before it and COMMIT.
+func (r *revisions) write(ctx context.Context, rev *migrate.Revision, counted bool) (bool, error) {
 	if r.dryRun {
 		return true, nil
 	}
@@ -243,8 +248,15 @@ func (r *revisions) write(ctx context.Context, rev *migrate.Revision) (bool, err
 	args := []any{rev.Version, rev.Description, int64(rev.Type), rev.Applied, rev.Total, at.Format(revisionTimeFormat),
 		int64(rev.ExecutionTime), errText, errStmt, rev.Hash, partial, rev.OperatorVersion}
 	var res sql.Result
-	if err := r.conn.Exec(ctx, upsert, args, &res); err != nil {
+	var v any
+	if counted {
+		v = &res
+	}
+	if err := r.conn.Exec(ctx, upsert, args, v); err != nil {
 		return false, fmt.Errorf("recording version %s in %s: %w", rev.Version, RevisionsTable, err)
+	}
+	if !counted {
+		return true, nil
 	}
 	n, err := res.RowsAffected()
 	return n > 0, err

@@ -13,6 +13,7 @@ import (
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
 
+	"github.com/entlibsql/entlibsql/internal/hrana"
 	"github.com/entlibsql/entlibsql/schema"
 )
 
@@ -190,8 +191,9 @@ func (t *lazyTx) Rollback() error {
 
 // migrationTx is a transaction with foreign keys off on a pinned
 // connection, discarded at the end. On this driver's own connections the
-// plan's statements wait and go together (see plan.go): with the next
-// query that reads the database, or with COMMIT.
+// statements whose result nobody asks for (ent runs its plan so) wait and
+// go together (see plan.go): with the next statement that needs an
+// answer, or with COMMIT.
 type migrationTx struct {
 	ctx     context.Context
 	conn    *sql.Conn
@@ -199,8 +201,8 @@ type migrationTx struct {
 	eq      entsql.Conn
 	done    bool
 	checks  fkChecks
-	batches bool     // the connection is this driver's
-	plan    []string // statements not sent yet
+	batches bool         // the connection is this driver's
+	plan    []hrana.Stmt // statements not sent yet
 }
 
 func beginMigration(ctx context.Context, db *sql.DB, opts *sql.TxOptions) (*migrationTx, error) {
@@ -247,12 +249,15 @@ func (m *migrationTx) Exec(ctx context.Context, query string, args, v any) error
 			return err
 		}
 	}
-	if m.batches && noArgs(args) {
-		m.plan = append(m.plan, stmt)
-		if res, ok := v.(*sql.Result); ok {
-			*res = deferredResult{}
+	if m.batches && v == nil {
+		st, ok, err := planStmt(stmt, args)
+		if err != nil {
+			return err
 		}
-		return nil
+		if ok {
+			m.plan = append(m.plan, st)
+			return nil
+		}
 	}
 	if err := m.flush(ctx, false); err != nil {
 		return err

@@ -2,6 +2,7 @@ package libsql
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
@@ -9,10 +10,40 @@ import (
 	"github.com/entlibsql/entlibsql/internal/hrana"
 )
 
-// A migration's plan statements (CREATE, ALTER, the copy of a rebuild)
-// need no results, so the migration transaction (migrate.go) holds them
-// back and runPlan sends them together: one request where there was one
-// per statement, and with COMMIT in the same request at the end.
+// A migration's plan statements (CREATE, ALTER, the copy of a rebuild, a
+// revision row) need no results, so the migration transaction (migrate.go)
+// holds back every statement whose result the caller does not ask for,
+// and runPlan sends them together: one request where there was one per
+// statement, and with COMMIT in the same request at the end.
+
+// planStmt makes a plan step of a statement and its arguments, converted
+// as database/sql converts them for this driver; ok is false for
+// arguments only database/sql handles (a sql.NamedArg).
+func planStmt(query string, args any) (st hrana.Stmt, ok bool, err error) {
+	st = hrana.Stmt{SQL: query, SkipRows: true}
+	list, isList := args.([]any)
+	if args != nil && !isList {
+		return st, false, nil
+	}
+	values := make([]driver.NamedValue, len(list))
+	for i, a := range list {
+		if _, named := a.(sql.NamedArg); named {
+			return st, false, nil
+		}
+		nv := driver.NamedValue{Ordinal: i + 1, Value: a}
+		switch err := checkNamedValue(&nv); {
+		case errors.Is(err, driver.ErrSkip):
+			if nv.Value, err = driver.DefaultParameterConverter.ConvertValue(a); err != nil {
+				return st, false, fmt.Errorf("libsql: converting argument %s of %s: %w", argName(&nv), query, err)
+			}
+		case err != nil:
+			return st, false, err
+		}
+		values[i] = nv
+	}
+	st.Args, st.NamedArgs = wireArgs(values)
+	return st, true, nil
+}
 
 // planError is a plan statement that failed.
 type planError struct {
@@ -34,7 +65,7 @@ func (e *planError) Statement() string { return e.stmt }
 // each step running only if the one before succeeded, BEGIN first if the
 // transaction has not started. With commit, COMMIT follows if every step
 // succeeded and ROLLBACK if not: the transaction is over either way.
-func (c *conn) runPlan(ctx context.Context, stmts []string, commit bool) error {
+func (c *conn) runPlan(ctx context.Context, stmts []hrana.Stmt, commit bool) error {
 	if c.bad {
 		return driver.ErrBadConn
 	}
@@ -45,9 +76,10 @@ func (c *conn) runPlan(ctx context.Context, stmts []string, commit bool) error {
 		return errors.New("libsql: a migration plan outside a transaction")
 	}
 	var steps []hrana.BatchStep
-	add := func(cond *hrana.Cond, sql string) {
-		steps = append(steps, hrana.BatchStep{Condition: cond, Stmt: hrana.Stmt{SQL: sql, SkipRows: true}})
+	add := func(cond *hrana.Cond, st hrana.Stmt) {
+		steps = append(steps, hrana.BatchStep{Condition: cond, Stmt: st})
 	}
+	bare := func(sql string) hrana.Stmt { return hrana.Stmt{SQL: sql, SkipRows: true} }
 	after := func() *hrana.Cond { // the previous step succeeded
 		if len(steps) == 0 {
 			return nil
@@ -56,15 +88,15 @@ func (c *conn) runPlan(ctx context.Context, stmts []string, commit bool) error {
 	}
 	begins := c.tx == txPending
 	if begins {
-		add(nil, c.begin)
+		add(nil, bare(c.begin))
 	}
 	first := len(steps)
 	for _, s := range stmts {
 		add(after(), s)
 	}
 	if commit {
-		add(after(), "COMMIT")
-		add(hrana.Not(hrana.OK(len(steps)-1)), "ROLLBACK")
+		add(after(), bare("COMMIT"))
+		add(hrana.Not(hrana.OK(len(steps)-1)), bare("ROLLBACK"))
 	}
 	results, err := c.pipeline(ctx, hrana.ExecuteBatch(hrana.Batch{Steps: steps}))
 	if err != nil {
@@ -93,9 +125,9 @@ func (c *conn) runPlan(ctx context.Context, stmts []string, commit bool) error {
 		}
 		c.tx = txActive
 	}
-	for i, s := range stmts {
+	for i, st := range stmts {
 		if e := errs[first+i]; e != nil {
-			return &planError{stmt: s, err: c.stmtFailed(e)}
+			return &planError{stmt: st.SQL, err: c.stmtFailed(e)}
 		}
 	}
 	if commit {
@@ -105,11 +137,3 @@ func (c *conn) runPlan(ctx context.Context, stmts []string, commit bool) error {
 	}
 	return nil
 }
-
-// deferredResult is the result of a plan statement not sent yet.
-type deferredResult struct{}
-
-var errDeferred = errors.New("libsql: a migration plan statement's result is not known: it runs with the next query or at COMMIT")
-
-func (deferredResult) LastInsertId() (int64, error) { return 0, errDeferred }
-func (deferredResult) RowsAffected() (int64, error) { return 0, errDeferred }
