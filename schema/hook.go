@@ -24,6 +24,7 @@ func WithLibSQL() entschema.MigrateOption {
 	return func(a *entschema.Atlas) {
 		entschema.WithDiffHook(DiffHook)(a)
 		entschema.WithApplyHook(ApplyHook)(a)
+		withVectorIndexes(a)
 	}
 }
 
