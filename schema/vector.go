@@ -10,9 +10,13 @@ import (
 	atlas "ariga.io/atlas/sql/schema"
 	"entgo.io/ent/dialect"
 	entschema "entgo.io/ent/dialect/sql/schema"
-
-	"github.com/entlibsql/entlibsql/dialect/libsql/vector"
 )
+
+// vectorIndexKey is vector.IndexTypeKey (package
+// github.com/entlibsql/entlibsql/dialect/libsql/vector, whose tests
+// import this package through the driver): the key of
+// entsql.IndexAnnotation.Types under which vector.Index records an index.
+const vectorIndexKey = "libsql"
 
 // libSQL vector indexes declared in an ent schema, with vector.Index on an
 // index of one vector column. ent's SQLite dialect plans such an index as
@@ -88,7 +92,7 @@ func (v *vectorIndexes) read(tables []*entschema.Table) {
 	v.byTable = map[string][]*vectorIndex{}
 	for _, t := range tables {
 		for _, idx := range t.Indexes {
-			if idx.Annotation == nil || idx.Annotation.Types[vector.IndexTypeKey] == "" {
+			if idx.Annotation == nil || idx.Annotation.Types[vectorIndexKey] == "" {
 				continue
 			}
 			vi, err := declaredVectorIndex(t, idx)
@@ -118,7 +122,7 @@ func declaredVectorIndex(t *entschema.Table, idx *entschema.Index) (*vectorIndex
 		}
 		return nil, fail("column %q is %s, not a vector column (declare it with vector.Field)", c.Name, typ)
 	}
-	spec := idx.Annotation.Types[vector.IndexTypeKey]
+	spec := idx.Annotation.Types[vectorIndexKey]
 	inner, ok := strings.CutPrefix(spec, "libsql_vector_idx(")
 	if !ok || !strings.HasSuffix(inner, ")") {
 		return nil, fail("annotation %q is not vector.Index's", spec)
