@@ -14,6 +14,7 @@ import (
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/entlibsql/entlibsql/internal/vectortest/ent/author"
 	"github.com/entlibsql/entlibsql/internal/vectortest/ent/doc"
+	"github.com/entlibsql/entlibsql/internal/vectortest/ent/item"
 	"github.com/entlibsql/entlibsql/internal/vectortest/ent/note"
 	"github.com/entlibsql/entlibsql/internal/vectortest/ent/sample"
 )
@@ -78,6 +79,7 @@ func checkColumn(t, c string) error {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
 			author.Table: author.ValidColumn,
 			doc.Table:    doc.ValidColumn,
+			item.Table:   item.ValidColumn,
 			note.Table:   note.ValidColumn,
 			sample.Table: sample.ValidColumn,
 		})

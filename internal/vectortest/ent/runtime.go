@@ -5,6 +5,7 @@ package ent
 import (
 	"github.com/entlibsql/entlibsql/dialect/libsql/vector"
 	"github.com/entlibsql/entlibsql/internal/vectortest/ent/doc"
+	"github.com/entlibsql/entlibsql/internal/vectortest/ent/item"
 	"github.com/entlibsql/entlibsql/internal/vectortest/ent/note"
 	"github.com/entlibsql/entlibsql/internal/vectortest/ent/sample"
 	"github.com/entlibsql/entlibsql/internal/vectortest/schema"
@@ -26,6 +27,11 @@ func init() {
 	// docDescEmbedding is the schema descriptor for embedding field.
 	docDescEmbedding := docFields[2].Descriptor()
 	doc.ValueScanner.Embedding = docDescEmbedding.ValueScanner.(field.TypeValueScanner[vector.Vector])
+	itemFields := schema.Item{}.Fields()
+	_ = itemFields
+	// itemDescEmbedding is the schema descriptor for embedding field.
+	itemDescEmbedding := itemFields[0].Descriptor()
+	item.ValueScanner.Embedding = itemDescEmbedding.ValueScanner.(field.TypeValueScanner[vector.Vector])
 	noteFields := schema.Note{}.Fields()
 	_ = noteFields
 	// noteDescEmbedding is the schema descriptor for embedding field.

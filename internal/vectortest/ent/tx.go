@@ -16,6 +16,8 @@ type Tx struct {
 	Author *AuthorClient
 	// Doc is the client for interacting with the Doc builders.
 	Doc *DocClient
+	// Item is the client for interacting with the Item builders.
+	Item *ItemClient
 	// Note is the client for interacting with the Note builders.
 	Note *NoteClient
 	// Sample is the client for interacting with the Sample builders.
@@ -153,6 +155,7 @@ func (tx *Tx) Client() *Client {
 func (tx *Tx) init() {
 	tx.Author = NewAuthorClient(tx.config)
 	tx.Doc = NewDocClient(tx.config)
+	tx.Item = NewItemClient(tx.config)
 	tx.Note = NewNoteClient(tx.config)
 	tx.Sample = NewSampleClient(tx.config)
 }

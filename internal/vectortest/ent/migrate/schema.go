@@ -54,6 +54,29 @@ var (
 			},
 		},
 	}
+	// ItemsColumns holds the columns for the "items" table.
+	ItemsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "embedding", Type: field.TypeBytes, SchemaType: map[string]string{"sqlite3": "F32_BLOB(128)"}},
+	}
+	// ItemsTable holds the schema information for the "items" table.
+	ItemsTable = &schema.Table{
+		Name:       "items",
+		Columns:    ItemsColumns,
+		PrimaryKey: []*schema.Column{ItemsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "item_embedding",
+				Unique:  false,
+				Columns: []*schema.Column{ItemsColumns[1]},
+				Annotation: &entsql.IndexAnnotation{
+					Types: map[string]string{
+						"libsql": "libsql_vector_idx('metric=cosine')",
+					},
+				},
+			},
+		},
+	}
 	// NotesColumns holds the columns for the "notes" table.
 	NotesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeUUID},
@@ -99,6 +122,7 @@ var (
 	Tables = []*schema.Table{
 		AuthorsTable,
 		DocsTable,
+		ItemsTable,
 		NotesTable,
 		SamplesTable,
 	}

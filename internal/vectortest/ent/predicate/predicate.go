@@ -23,6 +23,20 @@ func DocOrErr(p Doc, err error) Doc {
 	}
 }
 
+// Item is the predicate function for item builders.
+type Item func(*sql.Selector)
+
+// ItemOrErr calls the predicate only if the error is not nit.
+func ItemOrErr(p Item, err error) Item {
+	return func(s *sql.Selector) {
+		if err != nil {
+			s.AddError(err)
+			return
+		}
+		p(s)
+	}
+}
+
 // Note is the predicate function for note builders.
 type Note func(*sql.Selector)
 
