@@ -132,6 +132,9 @@ func declaredVectorIndex(t *entschema.Table, idx *entschema.Index) (*vectorIndex
 		arg = strings.TrimSpace(arg)
 		s, ok := strings.CutPrefix(arg, "'")
 		s, ok2 := strings.CutSuffix(s, "'")
+		if bad, found := strings.CutPrefix(s, "invalid="); found && ok && ok2 {
+			return nil, fail("invalid setting %s", bad) // what vector.Index refused
+		}
 		if !ok || !ok2 || !vectorSettingRe.MatchString(s) {
 			return nil, fail("invalid setting %s", strings.Trim(arg, "'"))
 		}

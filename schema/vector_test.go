@@ -186,8 +186,8 @@ func TestVectorIndexBadDeclarations(t *testing.T) {
 	}{
 		{onText, `vector index "` + name + `_embedding" of table "` + name + `": column "title" is string, not a vector column`},
 		{twoColumns, "it has 2 columns; a vector index has one"},
-		{badSetting, "invalid setting invalid=max_neighbors=0 (a positive integer)"},
-		{badMetric, "invalid setting invalid=metric=dot"},
+		{badSetting, "invalid setting max_neighbors=0 (a positive integer)"},
+		{badMetric, "invalid setting metric=dot"},
 	} {
 		err := migratetest.Migrate(ctx, drv, []*entschema.Table{c.table}, schema.WithLibSQL())
 		if err == nil || !strings.Contains(err.Error(), c.want) {

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -20,6 +21,7 @@ import (
 	"github.com/entlibsql/entlibsql/dialect/libsql/vector"
 	"github.com/entlibsql/entlibsql/internal/sqldtest"
 	"github.com/entlibsql/entlibsql/internal/vectortest/ent"
+	"github.com/entlibsql/entlibsql/internal/vectortest/ent/author"
 	"github.com/entlibsql/entlibsql/internal/vectortest/ent/doc"
 	"github.com/entlibsql/entlibsql/internal/vectortest/ent/note"
 	"github.com/entlibsql/entlibsql/internal/vectortest/ent/sample"
@@ -258,8 +260,8 @@ func TestExactDistance(t *testing.T) {
 		topic, all := docs(t, c, 60, 3)
 		q := vector.Vector{0.3, -1, 0.5, 0.2}
 		d := vector.CosineDistance(doc.FieldEmbedding, q)
-		byA := func(x *ent.Doc) bool { x2, _ := strconv(x.Title); return x2%3 != 0 }
-		got := c.Doc.Query().Where(doc.Topic(topic), doc.HasAuthorWith(authorNamed("a"))).
+		byA := func(x *ent.Doc) bool { i, _ := strconv.Atoi(x.Title); return i%3 != 0 }
+		got := c.Doc.Query().Where(doc.Topic(topic), doc.HasAuthorWith(author.Name("a"))).
 			Order(d.Asc(), ent.Asc(doc.FieldID)).Offset(5).Limit(10).WithAuthor().AllX(ctx)
 		want := exact(all, q, byA)[5:15]
 		if strings.Join(titles(got), ",") != strings.Join(want, ",") {
@@ -295,12 +297,6 @@ func TestExactDistance(t *testing.T) {
 			t.Fatalf("selected distances: %+v", rows)
 		}
 	})
-}
-
-func strconv(s string) (int, error) {
-	var n int
-	_, err := fmt.Sscan(s, &n)
-	return n, err
 }
 
 // Index-backed top-k: Nearest with the vector index finds the true
@@ -350,8 +346,4 @@ func TestNearest(t *testing.T) {
 			t.Fatalf("notes: %v", notes)
 		}
 	})
-}
-
-func authorNamed(name string) func(*sql.Selector) {
-	return func(s *sql.Selector) { s.Where(sql.EQ(s.C("name"), name)) }
 }

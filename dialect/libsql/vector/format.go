@@ -98,10 +98,7 @@ func Inspect(b []byte) (Type, int, error) {
 		}
 		dims = body / 8
 	case F16, FB16:
-		if body%2 != 0 {
-			return 0, 0, fmt.Errorf("vector: a %s vector of %d bytes (2 bytes a component)", t.name(), body)
-		}
-		dims = body / 2
+		dims = body / 2 // body is even: the blob's length is odd
 	case F1Bit:
 		if body < 2 || body%2 != 0 {
 			return 0, 0, fmt.Errorf("vector: a float1bit vector of %d bytes", n)
@@ -130,17 +127,6 @@ func withDims(t Type, dims int) (Type, int, error) {
 		return 0, 0, fmt.Errorf("vector: %d components, more than libSQL's %d", dims, MaxDims)
 	}
 	return t, dims, nil
-}
-
-// name is the type as libSQL's messages call it.
-func (t Type) name() string {
-	switch t {
-	case F16:
-		return "float16"
-	case FB16:
-		return "floatb16"
-	}
-	return t.String()
 }
 
 func bitBlobLen(dims int) int {

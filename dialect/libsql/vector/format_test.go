@@ -183,10 +183,10 @@ func TestScan(t *testing.T) {
 		t.Fatalf("empty blob: %#v %v", v, err)
 	}
 	h, _ := hex.DecodeString("003C00409A4205")
-	if err := v.Scan(h); err == nil || !strings.Contains(err.Error(), "a F16_BLOB value cannot be read as F32_BLOB") {
+	if err := v.Scan(h); err == nil || !strings.Contains(err.Error(), "cannot scan a F16_BLOB value into a vector.Vector (F32_BLOB): scan it into a vector.Float16") {
 		t.Fatalf("f16 into Vector: %v", err)
 	}
-	if err := v.Scan("[1,2]"); err == nil || !strings.Contains(err.Error(), "cannot scan a string") {
+	if err := v.Scan("[1,2]"); err == nil || !strings.Contains(err.Error(), "cannot scan a string into a vector.Vector: a vector is a blob") {
 		t.Fatalf("text: %v", err)
 	}
 	var f Float16

@@ -69,8 +69,18 @@ func positive(name string, n int) IndexOption {
 	return setting(name, strconv.Itoa(n))
 }
 
-// invalid records a bad setting so that the migration names it.
-func invalid(what string) IndexOption { return setting("invalid", strings.ReplaceAll(what, "'", "")) }
+// invalid records a bad setting so that the migration names it (an
+// annotation cannot fail where it is written). Only plain characters are
+// kept: the text lands in a Go string and in SQL.
+func invalid(what string) IndexOption {
+	return setting("invalid", strings.Map(func(r rune) rune {
+		if r < 0x80 && (r == ' ' || r == '=' || r == '.' || r == '-' || r == '_' || r == '(' || r == ')' ||
+			r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return r
+		}
+		return '?'
+	}, what))
+}
 
 // Index is the annotation that makes an ent index a libSQL vector index
 // (DiskANN), with metric and settings:

@@ -110,6 +110,11 @@ func (v *Float64) Scan(src any) error {
 	return nil
 }
 
+var goTypes = [...]string{
+	F32: "vector.Vector", F64: "vector.Float64", F1Bit: "vector.Float1Bit",
+	F8: "vector.Float8", F16: "vector.Float16", FB16: "vector.BFloat16",
+}
+
 func scan(t Type, dst *[]float32, src any) error {
 	b, ok, err := blob(t, src)
 	if err != nil || !ok {
@@ -132,7 +137,7 @@ func blob(t Type, src any) (b []byte, ok bool, err error) {
 	case []byte:
 		return s, true, nil
 	}
-	return nil, false, fmt.Errorf("vector: cannot scan a %T into a %s vector, only a blob", src, t)
+	return nil, false, fmt.Errorf("vector: cannot scan a %T into a %s: a vector is a blob", src, goTypes[t])
 }
 
 // expect checks that b is a vector of type t, and returns its dimensions.
@@ -142,7 +147,7 @@ func expect(t Type, b []byte) (int, error) {
 		return 0, err
 	}
 	if got != t {
-		return 0, fmt.Errorf("vector: a %s value cannot be read as %s (its Go type is for %s)", got, t, t)
+		return 0, fmt.Errorf("vector: cannot scan a %s value into a %s (%s): scan it into a %s", got, goTypes[t], t, goTypes[got])
 	}
 	return dims, nil
 }
