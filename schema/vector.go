@@ -171,10 +171,47 @@ func (v *vectorIndexes) diffHook(next entschema.Differ) entschema.Differ {
 		for _, c := range changes {
 			if m, ok := c.(*atlas.ModifyTable); ok {
 				m.Changes = dropAndAdd(m.Changes)
+				if ct, ok := current.Table(m.T.Name); ok {
+					m.Changes = v.recreateOnRetype(ct, m)
+				}
 			}
 		}
 		return changes, nil
 	})
+}
+
+// recreateOnRetype re-creates the vector indexes of columns whose type
+// changes (a dimension, or the vector type). libSQL's index keeps the type
+// it was built for: an ALTER COLUMN alone would leave it refusing every
+// new vector. Re-created, it is rebuilt from the rows, which must then be
+// of the new type (or NULL): if they are not, libSQL refuses the CREATE
+// INDEX and the migration rolls back whole. (The index changes also keep
+// WithLibSQL from turning the table rebuild into ALTER COLUMN.)
+func (v *vectorIndexes) recreateOnRetype(current *atlas.Table, m *atlas.ModifyTable) []atlas.Change {
+	retyped := map[string]bool{}
+	touched := map[string]bool{}
+	for _, c := range m.Changes {
+		switch c := c.(type) {
+		case *atlas.ModifyColumn:
+			if c.Change.Is(atlas.ChangeType) {
+				retyped[c.To.Name] = true
+			}
+		case *atlas.DropIndex:
+			touched[c.I.Name] = true
+		case *atlas.AddIndex:
+			touched[c.I.Name] = true
+		case *atlas.ModifyIndex:
+			touched[c.To.Name] = true
+		}
+	}
+	for _, vi := range v.byTable[m.T.Name] {
+		from, ok1 := current.Index(vi.name)
+		to, ok2 := m.T.Index(vi.name)
+		if retyped[vi.column] && !touched[vi.name] && ok1 && ok2 {
+			m.Changes = append(m.Changes, &atlas.DropIndex{I: from}, &atlas.AddIndex{I: to})
+		}
+	}
+	return m.Changes
 }
 
 // dropAndAdd replaces the change of a vector index by its drop and its

@@ -243,3 +243,69 @@ func fileText(t *testing.T, dir *migrate.LocalDir, name string) string {
 	}
 	return string(b)
 }
+
+// Tightening a vector column to NOT NULL (ALTER COLUMN with WithLibSQL)
+// keeps its vector index working.
+func TestVectorColumnAlter(t *testing.T) {
+	drv := openDriver(t)
+	db, ctx := drv.DB(), context.Background()
+	name := prefix(t) + "_alter"
+	v1 := []*entschema.Table{vectorTable(name, vector.Index(vector.Cosine), false)}
+	if err := migratetest.Migrate(ctx, drv, v1, schema.WithLibSQL()); err != nil {
+		t.Fatal(err)
+	}
+	fillVectors(t, db, name)
+	v2 := []*entschema.Table{vectorTable(name, vector.Index(vector.Cosine), false)}
+	v2[0].Columns[2].Nullable = false
+	if err := migratetest.Migrate(ctx, drv, v2, schema.WithLibSQL()); err != nil {
+		t.Fatal(err)
+	}
+	if got := topK(t, db, name+"_embedding", vector.Vector{0, 0, 1}, 1); got != "3" {
+		t.Fatalf("top 1: %s", got)
+	}
+	if _, err := db.Exec("INSERT INTO "+name+" (title, embedding) VALUES ('e', ?)", vector.Vector{0, 0.1, 1}); err != nil {
+		t.Fatal(err)
+	}
+	if got := topK(t, db, name+"_embedding", vector.Vector{0, 0.1, 1}, 1); got != "5" {
+		t.Fatalf("top 1 after an insert: %s", got)
+	}
+}
+
+// Changing the dimension of an indexed vector column re-creates the
+// index (an ALTER COLUMN alone would leave it at the old dimension,
+// refusing every new vector): refused while rows hold vectors of the old
+// dimension, rolled back whole; done once they are NULL.
+func TestVectorColumnDims(t *testing.T) {
+	drv := openDriver(t)
+	db, ctx := drv.DB(), context.Background()
+	name := prefix(t) + "_dims"
+	v1 := []*entschema.Table{vectorTable(name, vector.Index(vector.Cosine), false)}
+	if err := migratetest.Migrate(ctx, drv, v1, schema.WithLibSQL()); err != nil {
+		t.Fatal(err)
+	}
+	fillVectors(t, db, name)
+	v2 := []*entschema.Table{vectorTable(name, vector.Index(vector.Cosine), false)}
+	v2[0].Columns[2].SchemaType = map[string]string{"sqlite3": "F32_BLOB(4)"}
+	err := migratetest.Migrate(ctx, drv, v2, schema.WithLibSQL())
+	if err == nil || !strings.Contains(err.Error(), "dimensions are different") {
+		t.Fatalf("re-dimensioning over 3-dimension rows: %v", err)
+	}
+	if s := indexSQL(t, db, name+"_embedding"); !strings.Contains(s, "libsql_vector_idx") {
+		t.Fatalf("index after the failed migration: %s", s)
+	}
+	if got := topK(t, db, name+"_embedding", vector.Vector{0, 0, 1}, 1); got != "3" {
+		t.Fatalf("the old index after the failed migration: %s", got)
+	}
+	if _, err := db.Exec("UPDATE " + name + " SET embedding = NULL"); err != nil {
+		t.Fatal(err)
+	}
+	if err := migratetest.Migrate(ctx, drv, v2, schema.WithLibSQL()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("UPDATE "+name+" SET embedding = ? WHERE id = 2", vector.Vector{0, 0.1, 1, 1}); err != nil {
+		t.Fatalf("a 4-dimension vector after the migration: %v", err)
+	}
+	if got := topK(t, db, name+"_embedding", vector.Vector{0, 0.1, 1, 1}, 1); got != "2" {
+		t.Fatalf("top 1: %s", got)
+	}
+}
