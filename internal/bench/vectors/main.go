@@ -27,7 +27,6 @@ import (
 	"strings"
 	"time"
 
-	_ "github.com/entlibsql/entlibsql/dialect/embedded" // the embedded engine (cgo)
 	"github.com/entlibsql/entlibsql/dialect/libsql"
 	"github.com/entlibsql/entlibsql/dialect/libsql/vector"
 	"github.com/entlibsql/entlibsql/internal/sqldtest"
