@@ -88,8 +88,16 @@ func (d Distance) Desc() func(*sql.Selector) {
 	}
 }
 
-// As selects the distance as a column named name, for ent's Modify (or
-// Select): read it with the entity's Value(name), a float64.
+// As adds the distance to the selected columns, named name, for ent's
+// Modify; Scan the rows into structs with a field for each column:
+//
+//	var rows []struct {
+//		Title    string  `json:"title"`
+//		Distance float64 `json:"distance"`
+//	}
+//	err := client.Post.Query().Order(d.Asc()).Limit(10).
+//		Modify(func(s *sql.Selector) { s.Select(s.C(post.FieldTitle)) }, d.As("distance")).
+//		Scan(ctx, &rows)
 func (d Distance) As(name string) func(*sql.Selector) {
 	return func(s *sql.Selector) { s.AppendSelectExprAs(d.expr(s), name) }
 }
