@@ -31,18 +31,17 @@ func setting(name, value string) IndexOption {
 }
 
 // MaxNeighbors is how many neighbours each node of the index's graph keeps
-// (libSQL's max_neighbors; its default is 3·√dims).
+// (libSQL's max_neighbors). Unset, libSQL picks it from the dimension.
 func MaxNeighbors(n int) IndexOption { return positive("max_neighbors", n) }
 
-// SearchL is how many candidates a search keeps (search_l; default 200).
-// Larger finds more of the true neighbours, slower.
+// SearchL is how many candidates a search keeps (search_l). Larger finds
+// more of the true neighbours, slower.
 func SearchL(n int) IndexOption { return positive("search_l", n) }
 
-// InsertL is how many candidates an insert keeps (insert_l; default 70).
+// InsertL is how many candidates an insert keeps (insert_l).
 func InsertL(n int) IndexOption { return positive("insert_l", n) }
 
-// Alpha is the pruning factor of the index's graph (alpha; default 1.2),
-// at least 1.
+// Alpha is the pruning factor of the index's graph (alpha), at least 1.
 func Alpha(a float64) IndexOption {
 	if !(a >= 1) || a > 1e6 {
 		return invalid(fmt.Sprintf("alpha=%v (at least 1)", a))
