@@ -42,6 +42,7 @@ func Diff(ctx context.Context, dev dialect.Driver, dir migrate.Dir, name string,
 		entschema.WithMigrationMode(entschema.ModeReplay),
 		entschema.WithErrNoPlan(true),
 		entschema.WithFormatter(migrate.DefaultFormatter),
+		vectorIndexesOf(tables),
 	}, opts...)
 	m, err := entschema.NewMigrate(dev, opts...)
 	if err != nil {

@@ -14,8 +14,9 @@ import (
 
 // WithLibSQL is the ent migrate option that adapts ent's plan to libSQL:
 // column changes ALTER COLUMN can make replace table rebuilds (see
-// AlterColumns), NOT NULL is checked against the rows first, and
-// statements sqld refuses are rewritten (see Rewrite). Pass it to
+// AlterColumns), NOT NULL is checked against the rows first, statements
+// sqld refuses are rewritten (see Rewrite), and indexes annotated with
+// vector.Index become libSQL vector indexes. Pass it to
 // client.Schema.Create, or to client.Schema.WriteTo to see exactly what
 // Create would run:
 //
@@ -24,6 +25,7 @@ func WithLibSQL() entschema.MigrateOption {
 	return func(a *entschema.Atlas) {
 		entschema.WithDiffHook(DiffHook)(a)
 		entschema.WithApplyHook(ApplyHook)(a)
+		withVectorIndexes(a)
 	}
 }
 
