@@ -61,8 +61,8 @@ type Server struct {
 }
 
 // NewServer starts a fresh sqld for t and stops it (removing its data)
-// when t and its subtests have finished. If the test fails, the end of
-// sqld's log is added to the test's output.
+// when t and its subtests have finished. If the test fails, what sqld
+// logged above INFO level is added to the test's output.
 func NewServer(t testing.TB) *Server {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
@@ -79,7 +79,9 @@ func NewServer(t testing.TB) *Server {
 	s := &Server{URL: srv.URL(), srv: srv}
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("libsqltest: the last lines sqld (%s) printed:\n%s", s.URL, lastLines(srv.Output(), 20))
+			if log := notable(srv.Output(), 20); log != "" {
+				t.Logf("libsqltest: sqld (%s) logged:\n%s", s.URL, log)
+			}
 		}
 		if err := srv.Stop(); err != nil {
 			t.Errorf("libsqltest: stopping sqld: %v", err)
@@ -97,10 +99,17 @@ func URL(t testing.TB) string {
 // Output returns the tail of what sqld has printed (its log).
 func (s *Server) Output() string { return s.srv.Output() }
 
-func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
+// notable keeps the last n lines of sqld's log that are not routine
+// (INFO and below), indented.
+func notable(log string, n int) string {
+	var keep []string
+	for _, l := range strings.Split(strings.TrimRight(log, "\n"), "\n") {
+		if l != "" && !strings.Contains(l, " INFO ") && !strings.Contains(l, " DEBUG ") && !strings.Contains(l, " TRACE ") {
+			keep = append(keep, "    "+l)
+		}
 	}
-	return "    " + strings.Join(lines, "\n    ")
+	if len(keep) > n {
+		keep = keep[len(keep)-n:]
+	}
+	return strings.Join(keep, "\n")
 }
