@@ -1,6 +1,9 @@
 package main
 
 import (
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"strings"
 	"testing"
 )
@@ -126,5 +129,28 @@ func TestRewriteNeedsATestingT(t *testing.T) {
 	_, err := rewritePackage(map[string][]byte{"p_test.go": []byte(src)}, "example.com/suites")
 	if err == nil || !strings.Contains(err.Error(), "p_test.go:13") || !strings.Contains(err.Error(), "*testing.T") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// The helper package written into the suites' module parses, and has
+// every function the rewrite calls.
+func TestHelperSource(t *testing.T) {
+	f, err := parser.ParseFile(token.NewFileSet(), "entlibsqlsuite.go", helperSource, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := map[string]bool{}
+	for _, d := range f.Decls {
+		if fd, ok := d.(*ast.FuncDecl); ok {
+			have[fd.Name.Name] = true
+		}
+	}
+	for _, fn := range []string{"Client", "SQLDriver", "Driver", "DB"} {
+		if !have[fn] {
+			t.Errorf("the helper has no %s", fn)
+		}
+	}
+	if f.Name.Name != helperPkg {
+		t.Errorf("the helper is package %s, want %s", f.Name.Name, helperPkg)
 	}
 }
