@@ -11,21 +11,11 @@ import (
 	"time"
 
 	"github.com/entlibsql/entlibsql/dialect/libsql"
-	"github.com/entlibsql/entlibsql/internal/sqldtest"
+	"github.com/entlibsql/entlibsql/dialect/libsql/libsqltest"
 )
 
 // server starts a sqld of its own: an empty database.
-func server(t *testing.T) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	srv, err := sqldtest.Start(ctx, sqldtest.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Stop() })
-	return srv.URL()
-}
+func server(t *testing.T) string { return libsqltest.URL(t) }
 
 // cli runs the command and returns its exit code and output.
 func cli(t *testing.T, args ...string) (int, string) {

@@ -134,12 +134,35 @@ func isEntSQLDriver(e ast.Expr, imports map[string]string) bool {
 	if !ok {
 		return false
 	}
-	sel, ok := star.X.(*ast.SelectorExpr)
+	pkg, name := qualified(star.X)
+	return name == "Driver" && imports[pkg] == entSQLPath
+}
+
+// qualified splits pkg.Name; "" for any other expression.
+func qualified(e ast.Expr) (pkg, name string) {
+	sel, ok := e.(*ast.SelectorExpr)
 	if !ok {
-		return false
+		return "", ""
 	}
 	x, ok := sel.X.(*ast.Ident)
-	return ok && sel.Sel.Name == "Driver" && imports[x.Name] == entSQLPath
+	if !ok {
+		return "", ""
+	}
+	return x.Name, sel.Sel.Name
+}
+
+// inspect walks f as ast.Inspect does, giving fn the path from the file
+// down to each node.
+func inspect(f *ast.File, fn func(n ast.Node, stack []ast.Node) bool) {
+	var stack []ast.Node
+	ast.Inspect(f, func(n ast.Node) bool {
+		if n == nil {
+			stack = stack[:len(stack)-1]
+			return false
+		}
+		stack = append(stack, n)
+		return fn(n, stack)
+	})
 }
 
 // importNames maps the names a file's imports are used by to their paths.
@@ -190,13 +213,7 @@ func (r *fileRewriter) text(n ast.Node) string {
 func (r *fileRewriter) rewrite() ([]byte, error) {
 	r.other, r.ours = map[string]string{}, map[string]bool{}
 	r.addImports = map[string]string{}
-	var stack []ast.Node
-	ast.Inspect(r.sf.f, func(n ast.Node) bool {
-		if n == nil {
-			stack = stack[:len(stack)-1]
-			return false
-		}
-		stack = append(stack, n)
+	inspect(r.sf.f, func(n ast.Node, stack []ast.Node) bool {
 		if call, ok := n.(*ast.CallExpr); ok {
 			r.call(call, stack)
 		}
@@ -224,16 +241,9 @@ func (r *fileRewriter) rewrite() ([]byte, error) {
 // openCall classifies a call: which form of Open it is, its driver name
 // and DSN arguments; kind "" if it is none.
 func (r *fileRewriter) openCall(call *ast.CallExpr) (kind, pkg, driver string, dsn ast.Expr) {
-	sel, ok := call.Fun.(*ast.SelectorExpr)
-	if !ok || sel.Sel.Name != "Open" {
-		return "", "", "", nil
-	}
-	x, ok := sel.X.(*ast.Ident)
-	if !ok {
-		return "", "", "", nil
-	}
-	p, ok := r.imports[x.Name]
-	if !ok {
+	pkg, name := qualified(call.Fun)
+	p, ok := r.imports[pkg]
+	if name != "Open" || !ok {
 		return "", "", "", nil
 	}
 	args := call.Args
@@ -242,7 +252,7 @@ func (r *fileRewriter) openCall(call *ast.CallExpr) (kind, pkg, driver string, d
 		if len(args) < 3 {
 			return "", "", "", nil
 		}
-		return "enttest", x.Name, r.driverName(args[1]), args[2]
+		return "enttest", pkg, r.driverName(args[1]), args[2]
 	case p == entSQLPath:
 		kind = "entsql"
 	case p == "database/sql":
@@ -253,7 +263,7 @@ func (r *fileRewriter) openCall(call *ast.CallExpr) (kind, pkg, driver string, d
 	if len(args) < 2 {
 		return "", "", "", nil
 	}
-	return kind, x.Name, r.driverName(args[0]), args[1]
+	return kind, pkg, r.driverName(args[0]), args[1]
 }
 
 func (r *fileRewriter) isSQLOpen(call *ast.CallExpr) bool {
@@ -270,8 +280,8 @@ func (r *fileRewriter) driverName(e ast.Expr) string {
 			return s
 		}
 	case *ast.SelectorExpr:
-		if x, ok := v.X.(*ast.Ident); ok && r.imports[x.Name] == dialectPath {
-			return dialectConsts[v.Sel.Name]
+		if pkg, name := qualified(v); r.imports[pkg] == dialectPath {
+			return dialectConsts[name]
 		}
 	}
 	return ""
@@ -385,12 +395,8 @@ func isTestingType(e ast.Expr) bool {
 	if star, ok := e.(*ast.StarExpr); ok {
 		e = star.X
 	}
-	sel, ok := e.(*ast.SelectorExpr)
-	if !ok {
-		return false
-	}
-	x, ok := sel.X.(*ast.Ident)
-	return ok && x.Name == "testing" && (sel.Sel.Name == "T" || sel.Sel.Name == "TB" || sel.Sel.Name == "B")
+	pkg, name := qualified(e)
+	return pkg == "testing" && (name == "T" || name == "TB" || name == "B")
 }
 
 // adaptArgs passes v.Driver where a variable holding a *libsql.Driver goes
@@ -400,13 +406,7 @@ func (r *fileRewriter) adaptArgs() {
 	if len(r.sqlDrivers) == 0 {
 		return
 	}
-	var stack []ast.Node
-	ast.Inspect(r.sf.f, func(n ast.Node) bool {
-		if n == nil {
-			stack = stack[:len(stack)-1]
-			return false
-		}
-		stack = append(stack, n)
+	inspect(r.sf.f, func(n ast.Node, stack []ast.Node) bool {
 		call, ok := n.(*ast.CallExpr)
 		if !ok {
 			return true

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/entlibsql/entlibsql/dialect/libsql/libsqltest"
 	"github.com/entlibsql/entlibsql/internal/sqldtest"
 )
 
@@ -52,7 +53,7 @@ func TestReadmeCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	app, migrated := server(t), server(t)
+	app, migrated := libsqltest.URL(t), libsqltest.URL(t)
 
 	dir := t.TempDir()
 	proxy, err := exec.Command("go", "env", "GOPROXY").Output()
@@ -88,19 +89,6 @@ func TestReadmeCommands(t *testing.T) {
 	if !strings.Contains(out, "up to date") {
 		t.Errorf("status after apply:\n%s", out)
 	}
-}
-
-// server starts a sqld of its own for the test.
-func server(t *testing.T) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	srv, err := sqldtest.Start(ctx, sqldtest.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Stop() })
-	return srv.URL()
 }
 
 type runner struct {
