@@ -75,14 +75,10 @@ var commands = map[string]struct {
 // run is the command, for main and the tests.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch {
-	case len(args) == 0:
+	case len(args) == 0 || len(args) == 1 && args[0] == "migrate":
 		fmt.Fprint(stderr, usage)
 		return exitUsage
-	case isHelp(args[0]) || args[0] == "help" || args[0] == "migrate" && (len(args) == 1 || isHelp(args[1]) || args[1] == "help"):
-		if len(args) == 1 && args[0] == "migrate" {
-			fmt.Fprint(stderr, usage)
-			return exitUsage
-		}
+	case isHelp(args[0]) || args[0] == "migrate" && isHelp(args[1]):
 		fmt.Fprint(stdout, usage)
 		return exitOK
 	case args[0] != "migrate":
@@ -111,7 +107,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return exitError
 }
 
-func isHelp(arg string) bool { return arg == "-h" || arg == "-help" || arg == "--help" }
+func isHelp(arg string) bool { return arg == "-h" || arg == "-help" || arg == "--help" || arg == "help" }
 
 // usageError is a mistake in the command line.
 type usageError string
