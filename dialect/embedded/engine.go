@@ -1,4 +1,4 @@
-//go:build cgo
+//go:build cgo && (linux || darwin) && (amd64 || arm64)
 
 package embedded
 
