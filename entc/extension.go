@@ -102,7 +102,7 @@ func (e *extension) Hooks() []gen.Hook {
 				st.Dialects = append(slices.Clip(st.Dialects), name)
 				g.Storage = &st
 			}
-			if err := next.Generate(g); err != nil {
+			if err := next.Generate(g); err != nil || e.cfg.noSchema {
 				return err
 			}
 			return patchMigrateCreate(filepath.Join(g.Config.Target, "migrate", "migrate.go"))
@@ -130,8 +130,9 @@ func patchMigrateCreate(path string) error {
 		return nil
 	}
 	if bytes.Count(b, migrateCreate) != 1 {
-		return fmt.Errorf("entlibsql: the generated %s has no migrate.Create as ent v0.14 writes it, so its options cannot go through libsqlOptions; "+
-			"this ent version is not supported by the extension", path)
+		return fmt.Errorf("entlibsql: the generated %s has no migrate.Create as ent v0.14 writes it (another ent version, or a migrate template of "+
+			"your own), so its options cannot go through libsqlOptions; generate with libsqlentc.WithoutLibSQLSchema() and pass "+
+			"schema.WithLibSQL() to Schema.Create yourself", path)
 	}
 	return os.WriteFile(path, bytes.Replace(b, migrateCreate, libsqlCreate, 1), 0o644)
 }

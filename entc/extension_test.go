@@ -298,4 +298,11 @@ func TestWithoutLibSQLSchema(t *testing.T) {
 	if strings.Contains(string(b), "SchemaOptions") || !strings.Contains(string(b), "return opts") {
 		t.Fatalf("migrate/entlibsql.go with WithoutLibSQLSchema:\n%s", b)
 	}
+	m, err := os.ReadFile(filepath.Join(dir, "migrate", "migrate.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(m), "libsqlOptions") {
+		t.Fatalf("migrate.go with WithoutLibSQLSchema calls libsqlOptions")
+	}
 }
