@@ -101,9 +101,14 @@ func wrapped(x string) bool {
 }
 
 // ApplyHook is WithLibSQL as an apply hook, for entschema.WithApplyHook
-// among hooks of your own.
+// among hooks of your own. Given twice (WithLibSQL passed by hand to a
+// client that already applies it by default), it runs once.
 func ApplyHook(next entschema.Applier) entschema.Applier {
 	return entschema.ApplyFunc(func(ctx context.Context, conn dialect.ExecQuerier, plan *migrate.Plan) error {
+		if ctx.Value(appliedKey{}) != nil {
+			return next.Apply(ctx, conn, plan)
+		}
+		ctx = context.WithValue(ctx, appliedKey{}, true)
 		p, err := AlterColumns(ctx, plan, entCounter(conn))
 		if err != nil {
 			return err
@@ -118,6 +123,9 @@ func ApplyHook(next entschema.Applier) entschema.Applier {
 		return next.Apply(ctx, conn, p)
 	})
 }
+
+// appliedKey marks a context in which ApplyHook has run.
+type appliedKey struct{}
 
 // entCounter runs count queries through an ent ExecQuerier: the migration
 // transaction, or the real database behind ent's WriteDriver.
