@@ -271,8 +271,10 @@ func TestRequestsPerMigration(t *testing.T) {
 	}
 	n, _ = txRequests(t, proxy.Log())
 	t.Logf("rebuilding the parent table: %d requests in the transaction", n)
-	if n > 7 {
-		t.Fatalf("a rebuild took %d requests in the transaction, want at most 7", n)
+	// 6, and the two reads of the catalog with which the driver checks
+	// that ent's plain rebuild loses nothing (see rebuildGuard).
+	if n > 8 {
+		t.Fatalf("a rebuild took %d requests in the transaction, want at most 8", n)
 	}
 	if c := migratetest.Count(t, drv.DB(), prefix+"_children"); c != migratetest.NumChildren {
 		t.Fatalf("%d child rows kept", c)
