@@ -208,6 +208,19 @@ func keepBlock(plan []string, b Block, cat *Catalog, in Intent) ([]Stmt, []strin
 			out = append(out, st)
 		}
 	}
+	// A libSQL vector index keeps its graph in a table of its own, which
+	// goes and comes back with the index, without its statistics.
+	for _, o := range cat.On("index", b.Table) {
+		if !statsKept.has(o.Name) || !ddl.Mentions(o.SQL, "libsql_vector_idx") {
+			continue
+		}
+		shadow := o.Name + "_shadow"
+		for _, s := range cat.StatsOf(shadow) {
+			if st, ok := statRow(shadow, s, nil); ok {
+				out = append(out, st)
+			}
+		}
+	}
 	return out, nil
 }
 
@@ -447,8 +460,11 @@ func statRow(table string, s Stat, kept names) (Stmt, bool) {
 		return Stmt{SQL: fmt.Sprintf("INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES (%s, NULL, %s)", ddl.QuoteString(table), ddl.QuoteString(s.Stat)), Comment: comment, From: -1}, true
 	}
 	idx := s.Index.String
+	if ddl.SameName(idx, table) { // the primary key of a WITHOUT ROWID table
+		return Stmt{SQL: fmt.Sprintf("INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES (%s, %s, %s)", ddl.QuoteString(table), ddl.QuoteString(idx), ddl.QuoteString(s.Stat)), Comment: comment, From: -1}, true
+	}
 	auto := strings.HasPrefix(strings.ToLower(idx), "sqlite_autoindex_")
-	if !kept.has(idx) && !auto && !ddl.SameName(idx, table) {
+	if kept != nil && !kept.has(idx) && !auto {
 		return Stmt{}, false // the index changed: its statistics no longer hold
 	}
 	return Stmt{
