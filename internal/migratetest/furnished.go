@@ -21,9 +21,9 @@ import (
 // and tables made by hand as STRICT, WITHOUT ROWID and RANDOM ROWID,
 // which ent then manages.
 type Furnished struct {
-	Prefix string
+	Prefix                         string
 	Items, Strict, NoRowid, Random string // the ent tables
-	Audit, FTS, View                   string // made by hand
+	Audit, FTS, View               string // made by hand
 }
 
 // NumItems is the rows of the items table.
