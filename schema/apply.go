@@ -15,6 +15,7 @@ import (
 
 	"github.com/entlibsql/entlibsql/dialect/libsql"
 	"github.com/entlibsql/entlibsql/internal/ddl"
+	"github.com/entlibsql/entlibsql/internal/rebuild"
 )
 
 // ApplyOptions tune Apply.
@@ -379,6 +380,10 @@ func (a *applier) run(ctx context.Context, f migrate.File, stmts []string, hash 
 		return 0, err
 	}
 	from := rev.Applied
+	restore, err := statsOfRebuilds(ctx, m, stmts[from:])
+	if err != nil {
+		return 0, err
+	}
 	// The migration holds the statements back and sends them together
 	// with the next statement that needs an answer, so a failure can
 	// surface there: locate names the statement that failed.
@@ -386,6 +391,11 @@ func (a *applier) run(ctx context.Context, f migrate.File, stmts []string, hash 
 		a.log(ApplyEvent{File: f, Stmt: s})
 		if err := m.Exec(ctx, s, []any{}, nil); err != nil {
 			return 0, locate(f, stmts, from, err)
+		}
+	}
+	for _, st := range restore {
+		if err := m.Exec(ctx, st.SQL, []any{}, nil); err != nil {
+			return 0, fmt.Errorf("%s: %w", st.Comment, err)
 		}
 	}
 	done := *rev
@@ -405,6 +415,26 @@ func (a *applier) run(ctx context.Context, f migrate.File, stmts []string, hash 
 		return 0, &FileError{File: f.Name(), Err: fmt.Errorf("COMMIT: %w", err)}
 	}
 	return len(stmts) - from, nil
+}
+
+// statsOfRebuilds returns the statements that give the tables stmts
+// rebuild their statistics back (DROP TABLE deletes them; a file cannot
+// carry them, not knowing them): they run after the file's own, in its
+// transaction, and change nothing but sqlite_stat1.
+func statsOfRebuilds(ctx context.Context, m *libsql.Migration, stmts []string) ([]rebuild.Stmt, error) {
+	blocks := rebuild.Find(stmts)
+	if len(blocks) == 0 {
+		return nil, nil
+	}
+	cat, err := rebuild.Read(ctx, m)
+	if err != nil {
+		return nil, err
+	}
+	var out []rebuild.Stmt
+	for _, b := range blocks {
+		out = append(out, rebuild.StatStmts(b.Table, cat)...)
+	}
+	return out, nil
 }
 
 // claim records the file as started, unless its row records it completed

@@ -77,53 +77,78 @@ func (f Furnished) Tables(v int) []*entschema.Table {
 	return []*entschema.Table{items, strict, wr, rr}
 }
 
-// Create makes the tables as version 1 and everything around them, and
-// fills them. With stats, it runs ANALYZE (the embedded engine only:
-// sqld refuses it).
+// Create makes the tables as version 1 (with migrate) and everything
+// around them, and fills them (see Fill).
 func (f Furnished) Create(t testing.TB, db *sql.DB, migrate func([]*entschema.Table) error, stats bool) {
 	t.Helper()
-	exec := func(q string, args ...any) {
-		t.Helper()
-		if _, err := db.ExecContext(context.Background(), q, args...); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	// The tables ent cannot make: it adopts them as they are.
-	exec(fmt.Sprintf("CREATE TABLE %s (`id` integer NOT NULL PRIMARY KEY AUTOINCREMENT, `name` text NOT NULL) STRICT", f.Strict))
-	exec(fmt.Sprintf("CREATE TABLE %s (`id` text NOT NULL, `name` text NOT NULL, PRIMARY KEY (`id`)) WITHOUT ROWID", f.NoRowid))
-	exec(fmt.Sprintf("CREATE TABLE %s (`id` integer NOT NULL PRIMARY KEY, `name` text NOT NULL) RANDOM ROWID", f.Random))
+	execAll(t, db, f.HandTables())
 	if err := migrate(f.Tables(1)); err != nil {
 		t.Fatalf("creating the tables: %v", err)
 	}
+	execAll(t, db, f.Extras())
+	f.Fill(t, db, stats)
+}
+
+func execAll(t testing.TB, db *sql.DB, stmts []string) {
+	t.Helper()
+	for _, q := range stmts {
+		if _, err := db.ExecContext(context.Background(), q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+}
+
+// HandTables makes the tables ent cannot make as they are (STRICT,
+// WITHOUT ROWID, RANDOM ROWID): ent adopts them.
+func (f Furnished) HandTables() []string {
+	return []string{
+		fmt.Sprintf("CREATE TABLE %s (`id` integer NOT NULL PRIMARY KEY AUTOINCREMENT, `name` text NOT NULL) STRICT", f.Strict),
+		fmt.Sprintf("CREATE TABLE %s (`id` text NOT NULL, `name` text NOT NULL, PRIMARY KEY (`id`)) WITHOUT ROWID", f.NoRowid),
+		fmt.Sprintf("CREATE TABLE %s (`id` integer NOT NULL PRIMARY KEY, `name` text NOT NULL) RANDOM ROWID", f.Random),
+	}
+}
+
+// Extras makes what the ent schema does not declare, once ent made its
+// tables.
+func (f Furnished) Extras() []string {
 	it := f.Items
-	exec(fmt.Sprintf("ALTER TABLE %s ADD COLUMN legacy text DEFAULT 'old' COLLATE NOCASE", it))
-	exec(fmt.Sprintf("ALTER TABLE %s ADD COLUMN lname text GENERATED ALWAYS AS (lower(name)) VIRTUAL", it))
-	exec(fmt.Sprintf("ALTER TABLE %s ADD COLUMN emb F32_BLOB(3)", it))
-	exec(fmt.Sprintf("CREATE INDEX %s_lower ON %s (lower(name))", it, it))
-	exec(fmt.Sprintf("CREATE INDEX %s_vec ON %s (libsql_vector_idx(emb, 'metric=cosine'))", it, it))
-	exec(fmt.Sprintf("CREATE TABLE %s (item integer, msg text)", f.Audit))
-	exec(fmt.Sprintf("CREATE TRIGGER %s_log AFTER INSERT ON %s BEGIN INSERT INTO %s VALUES (new.id, 'added ' || new.name); END", it, it, f.Audit))
-	exec(fmt.Sprintf("CREATE VIRTUAL TABLE %s USING fts5(name, content='%s', content_rowid='id')", f.FTS, it))
-	exec(fmt.Sprintf("CREATE TRIGGER %s_fts_ai AFTER INSERT ON %s BEGIN INSERT INTO %s (rowid, name) VALUES (new.id, new.name); END", it, it, f.FTS))
-	exec(fmt.Sprintf("CREATE TRIGGER %s_fts_ad AFTER DELETE ON %s BEGIN INSERT INTO %s (%s, rowid, name) VALUES ('delete', old.id, old.name); END", it, it, f.FTS, f.FTS))
-	exec(fmt.Sprintf("CREATE TRIGGER %s_touch AFTER UPDATE OF name ON %s BEGIN INSERT INTO %s VALUES (new.id, 'renamed'); END", it, it, f.Audit))
-	exec(fmt.Sprintf("CREATE TRIGGER %s_touch_all AFTER UPDATE ON %s BEGIN INSERT INTO %s VALUES (new.id, 'updated'); END", it, it, f.Audit))
-	exec(fmt.Sprintf("CREATE VIEW %s AS SELECT id, name, legacy FROM %s WHERE name <> ''", f.View, it))
-	exec(fmt.Sprintf("CREATE TRIGGER %s_forget AFTER DELETE ON %s BEGIN UPDATE %s SET legacy = 'forgotten' WHERE id = old.item; END", f.Audit, f.Audit, it))
-	// The rows in one transaction: a local file syncs at every commit.
-	tx, err := db.BeginTx(context.Background(), nil)
+	return []string{
+		fmt.Sprintf("ALTER TABLE %s ADD COLUMN legacy text DEFAULT 'old' COLLATE NOCASE", it),
+		fmt.Sprintf("ALTER TABLE %s ADD COLUMN lname text GENERATED ALWAYS AS (lower(name)) VIRTUAL", it),
+		fmt.Sprintf("ALTER TABLE %s ADD COLUMN emb F32_BLOB(3)", it),
+		fmt.Sprintf("CREATE INDEX %s_lower ON %s (lower(name))", it, it),
+		fmt.Sprintf("CREATE INDEX %s_vec ON %s (libsql_vector_idx(emb, 'metric=cosine'))", it, it),
+		fmt.Sprintf("CREATE TABLE %s (item integer, msg text)", f.Audit),
+		fmt.Sprintf("CREATE TRIGGER %s_log AFTER INSERT ON %s BEGIN INSERT INTO %s VALUES (new.id, 'added ' || new.name); END", it, it, f.Audit),
+		fmt.Sprintf("CREATE VIRTUAL TABLE %s USING fts5(name, content='%s', content_rowid='id')", f.FTS, it),
+		fmt.Sprintf("CREATE TRIGGER %s_fts_ai AFTER INSERT ON %s BEGIN INSERT INTO %s (rowid, name) VALUES (new.id, new.name); END", it, it, f.FTS),
+		fmt.Sprintf("CREATE TRIGGER %s_fts_ad AFTER DELETE ON %s BEGIN INSERT INTO %s (%s, rowid, name) VALUES ('delete', old.id, old.name); END", it, it, f.FTS, f.FTS),
+		fmt.Sprintf("CREATE TRIGGER %s_touch AFTER UPDATE OF name ON %s BEGIN INSERT INTO %s VALUES (new.id, 'renamed'); END", it, it, f.Audit),
+		fmt.Sprintf("CREATE TRIGGER %s_touch_all AFTER UPDATE ON %s BEGIN INSERT INTO %s VALUES (new.id, 'updated'); END", it, it, f.Audit),
+		fmt.Sprintf("CREATE VIEW %s AS SELECT id, name, legacy FROM %s WHERE name <> ''", f.View, it),
+		fmt.Sprintf("CREATE TRIGGER %s_forget AFTER DELETE ON %s BEGIN UPDATE %s SET legacy = 'forgotten' WHERE id = old.item; END", f.Audit, f.Audit, it),
+	}
+}
+
+// Fill inserts the rows, in one transaction (a local file syncs at every
+// commit). With stats, it runs ANALYZE (the embedded engine only: sqld
+// refuses it).
+func (f Furnished) Fill(t testing.TB, db *sql.DB, stats bool) {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer tx.Rollback()
-	exec = func(q string, args ...any) {
+	exec := func(q string, args ...any) {
 		t.Helper()
-		if _, err := tx.ExecContext(context.Background(), q, args...); err != nil {
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
 	for i := 1; i <= NumItems; i++ {
-		exec(fmt.Sprintf("INSERT INTO %s (name, note, legacy, emb) VALUES (?, ?, ?, vector32(?))", it),
+		exec(fmt.Sprintf("INSERT INTO %s (name, note, legacy, emb) VALUES (?, ?, ?, vector32(?))", f.Items),
 			fmt.Sprintf("Item%03d", i), fmt.Sprintf("note %d", i), fmt.Sprintf("legacy %d", i), Vector(i))
 	}
 	for i := 1; i <= 20; i++ {
@@ -135,9 +160,7 @@ func (f Furnished) Create(t testing.TB, db *sql.DB, migrate func([]*entschema.Ta
 		t.Fatal(err)
 	}
 	if stats {
-		if _, err := db.ExecContext(context.Background(), "ANALYZE"); err != nil {
-			t.Fatal(err)
-		}
+		execAll(t, db, []string{"ANALYZE"})
 	}
 }
 

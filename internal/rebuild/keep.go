@@ -139,12 +139,8 @@ func keepBlock(plan []string, b Block, cat *Catalog, in Intent) ([]Stmt, []strin
 	}
 	dropIdx := nameSet(in.DropIndexes...)
 	again := map[string]string{} // folded name of a catalog object to the comment of its re-creation
-	statsKept := nameSet()
 	for _, o := range cat.On("index", b.Table) {
-		if sql, ok := planned[ddl.FoldName(o.Name)]; ok {
-			if sql == o.SQL {
-				statsKept[ddl.FoldName(o.Name)] = true
-			}
+		if _, ok := planned[ddl.FoldName(o.Name)]; ok {
 			continue
 		}
 		if dropIdx.has(o.Name) {
@@ -157,7 +153,6 @@ func keepBlock(plan []string, b Block, cat *Catalog, in Intent) ([]Stmt, []strin
 		}
 		k.uses(fmt.Sprintf("index %q", o.Name), o.SQL)
 		again[o.Type+" "+ddl.FoldName(o.Name)] = fmt.Sprintf("keep index %q of table %q", o.Name, b.Table)
-		statsKept[ddl.FoldName(o.Name)] = true
 	}
 	for _, o := range cat.On("trigger", b.Table) {
 		k.uses(fmt.Sprintf("trigger %q", o.Name), o.SQL)
@@ -203,24 +198,7 @@ func keepBlock(plan []string, b Block, cat *Catalog, in Intent) ([]Stmt, []strin
 			out = append(out, Stmt{SQL: o.SQL, From: -1, Comment: comment})
 		}
 	}
-	for _, s := range cat.StatsOf(b.Table) {
-		if st, ok := statRow(b.Table, s, statsKept); ok {
-			out = append(out, st)
-		}
-	}
-	// A libSQL vector index keeps its graph in a table of its own, which
-	// goes and comes back with the index, without its statistics.
-	for _, o := range cat.On("index", b.Table) {
-		if !statsKept.has(o.Name) || !ddl.Mentions(o.SQL, "libsql_vector_idx") {
-			continue
-		}
-		shadow := o.Name + "_shadow"
-		for _, s := range cat.StatsOf(shadow) {
-			if st, ok := statRow(shadow, s, nil); ok {
-				out = append(out, st)
-			}
-		}
-	}
+	out = append(out, StatStmts(b.Table, cat)...)
 	return out, nil
 }
 
@@ -451,27 +429,49 @@ func isSequenceRow(stmt, table string) bool {
 	return seq && named
 }
 
-// statRow makes the statement that writes s back, for the table row and
-// the indexes whose statistics still hold. The row goes in only if its
-// index exists, as the one SQLite makes for a constraint may not.
-func statRow(table string, s Stat, kept names) (Stmt, bool) {
-	comment := fmt.Sprintf("keep the statistics of table %q", table)
-	if !s.Index.Valid {
-		return Stmt{SQL: fmt.Sprintf("INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES (%s, NULL, %s)", ddl.QuoteString(table), ddl.QuoteString(s.Stat)), Comment: comment, From: -1}, true
+// StatStmts writes back, after a rebuild of table, its sqlite_stat1 rows
+// (which DROP TABLE deletes) and those of the tables its libSQL vector
+// indexes keep their graphs in. A row goes back only if what it describes
+// is there after the rebuild as it was before: the table, or the index
+// with the same definition. A changed index's statistics no longer hold.
+func StatStmts(table string, cat *Catalog) []Stmt {
+	var out []Stmt
+	add := func(tbl string) {
+		for _, s := range cat.StatsOf(tbl) {
+			out = append(out, statRow(tbl, s, cat))
+		}
 	}
-	idx := s.Index.String
-	if ddl.SameName(idx, table) { // the primary key of a WITHOUT ROWID table
-		return Stmt{SQL: fmt.Sprintf("INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES (%s, %s, %s)", ddl.QuoteString(table), ddl.QuoteString(idx), ddl.QuoteString(s.Stat)), Comment: comment, From: -1}, true
+	add(table)
+	for _, o := range cat.On("index", table) {
+		if ddl.Mentions(o.SQL, "libsql_vector_idx") {
+			add(o.Name + "_shadow")
+		}
 	}
-	auto := strings.HasPrefix(strings.ToLower(idx), "sqlite_autoindex_")
-	if kept != nil && !kept.has(idx) && !auto {
-		return Stmt{}, false // the index changed: its statistics no longer hold
+	return out
+}
+
+func statRow(table string, s Stat, cat *Catalog) Stmt {
+	q := ddl.QuoteString
+	idx, same := "NULL", "idx IS NULL"
+	// The table row (no index), or the primary key of a WITHOUT ROWID
+	// table: the table must be there.
+	there := fmt.Sprintf("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = %s", q(table))
+	if s.Index.Valid {
+		idx, same = q(s.Index.String), "idx = "+q(s.Index.String)
+		if o, ok := cat.object("index", s.Index.String); ok {
+			def := "sql IS NULL" // an index of a PRIMARY KEY or UNIQUE constraint
+			if o.SQL != "" {
+				def = "sql = " + q(o.SQL)
+			}
+			there = fmt.Sprintf("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = %s AND tbl_name = %s AND %s", idx, q(table), def)
+		}
 	}
 	return Stmt{
-		SQL: fmt.Sprintf("INSERT INTO sqlite_stat1 (tbl, idx, stat) SELECT %s, %s, %s WHERE EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = %s)",
-			ddl.QuoteString(table), ddl.QuoteString(idx), ddl.QuoteString(s.Stat), ddl.QuoteString(idx)),
-		Comment: comment, From: -1,
-	}, true
+		SQL: fmt.Sprintf("INSERT INTO sqlite_stat1 (tbl, idx, stat) SELECT %s, %s, %s WHERE EXISTS (%s) AND NOT EXISTS (SELECT 1 FROM sqlite_stat1 WHERE tbl = %s AND %s)",
+			q(table), idx, q(s.Stat), there, q(table), same),
+		Comment: fmt.Sprintf("keep the statistics of %q", table),
+		From:    -1,
+	}
 }
 
 func isUnique(constraint string) bool {

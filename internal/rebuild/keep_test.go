@@ -75,8 +75,8 @@ func TestKeep(t *testing.T) {
 		"CREATE VIEW names2 AS SELECT * FROM names",
 		"CREATE TRIGGER names_ins INSTEAD OF INSERT ON names BEGIN SELECT 1; END",
 		"CREATE TRIGGER audit_users AFTER DELETE ON audit BEGIN DELETE FROM users; END",
-		"INSERT INTO sqlite_stat1 (tbl, idx, stat) SELECT 'users', 'users_name', '10 2' WHERE EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'users_name')",
-		"INSERT INTO sqlite_stat1 (tbl, idx, stat) SELECT 'users', 'users_lower', '10 3' WHERE EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'users_lower')",
+		"INSERT INTO sqlite_stat1 (tbl, idx, stat) SELECT 'users', 'users_name', '10 2' WHERE EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'users_name' AND tbl_name = 'users' AND sql = 'CREATE INDEX `users_name` ON `users` (`name`)') AND NOT EXISTS (SELECT 1 FROM sqlite_stat1 WHERE tbl = 'users' AND idx = 'users_name')",
+		"INSERT INTO sqlite_stat1 (tbl, idx, stat) SELECT 'users', 'users_lower', '10 3' WHERE EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'users_lower' AND tbl_name = 'users' AND sql = 'CREATE INDEX users_lower ON users (lower(name))') AND NOT EXISTS (SELECT 1 FROM sqlite_stat1 WHERE tbl = 'users' AND idx = 'users_lower')",
 		atlasPlan[6],
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
