@@ -93,6 +93,12 @@ func (p *planner) inPlace(ctx context.Context, plan *migrate.Plan) (*migrate.Pla
 	for i := 0; i < len(changes); i++ {
 		m, end := rebuildAt(changes, i)
 		if m == nil {
+			if add, ok := changes[i].Source.(*atlas.AddColumn); ok {
+				// Atlas's own ADD COLUMN, of a column without a default.
+				if err := p.checkNewNotNull(ctx, alteredTable(changes[i].Cmd), add.C); err != nil {
+					return nil, err
+				}
+			}
 			out.Changes = append(out.Changes, changes[i])
 			continue
 		}
@@ -229,6 +235,13 @@ func (p *planner) inPlaceStmts(ctx context.Context, m *atlas.ModifyTable, block 
 				}
 				fills = append(fills, fill)
 			}
+			if c.Change.Is(atlas.ChangeDefault) {
+				keep, ok, err := p.keepDefaultValues(ctx, m, c.To.Name)
+				if err != nil || !ok {
+					return nil, false, err
+				}
+				updates = append(updates, keep)
+			}
 			alters = append(alters, stmt(fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s TO %s", table, ddl.Quote(c.To.Name), col.Def),
 				"alter column %q of table %q in place", c.To.Name, m.T.Name))
 		case *atlas.AddColumn:
@@ -238,9 +251,6 @@ func (p *planner) inPlaceStmts(ctx context.Context, m *atlas.ModifyTable, block 
 			}
 			expr, without, hasDefault := ddl.Default(col.Def)
 			if !hasDefault || ddl.Constant(expr) {
-				if err := p.checkNewNotNull(ctx, m.T.Name, c.C, hasDefault); err != nil {
-					return nil, false, err
-				}
 				adds = append(adds, stmt(fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s", table, col.Def), "add column %q to table %q", c.C.Name, m.T.Name))
 				continue
 			}
@@ -267,9 +277,11 @@ func (p *planner) inPlaceStmts(ctx context.Context, m *atlas.ModifyTable, block 
 			return nil, false, nil // foreign keys, checks, table options: a rebuild
 		}
 	}
+	updates = append(updates, fills...)
+	fills = nil
 	if len(updates) > 0 {
-		// The UPDATE would fire t's triggers, as the rebuild's copy into
-		// new_t does not: hold them off while it runs.
+		// The UPDATEs would fire t's triggers, as the rebuild's copy into
+		// new_t does not: hold them off while they run.
 		cat, err := p.readCatalog(ctx)
 		if err != nil {
 			return nil, false, err
@@ -287,6 +299,39 @@ func (p *planner) inPlaceStmts(ctx context.Context, m *atlas.ModifyTable, block 
 		out = append(out, part...)
 	}
 	return out, true, nil
+}
+
+// keepDefaultValues writes out the values rows read from column's
+// default: a row written before the column was added (ADD COLUMN) stores
+// no value for it, and reads the default the schema declares now, so
+// changing the default with ALTER COLUMN would change that row (the
+// rebuild's copy writes every value out). Only rows that read the old
+// default can be such rows: those are rewritten, with what they read.
+func (p *planner) keepDefaultValues(ctx context.Context, m *atlas.ModifyTable, column string) (*migrate.Change, bool, error) {
+	if p.catalog == nil {
+		return nil, false, nil
+	}
+	cat, err := p.readCatalog(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	cur, ok := cat.Table(m.T.Name)
+	if !ok || cur.Column(column) == nil {
+		return nil, false, nil
+	}
+	col := ddl.Quote(column)
+	where := " WHERE " + col + " IS NULL"
+	if old, _, has := ddl.Default(cur.Column(column).Def); has {
+		where = " WHERE " + col + " IS " + old
+		if !ddl.Constant(old) {
+			where = "" // no row reads a default ADD COLUMN refuses; still, every row
+		}
+	}
+	return &migrate.Change{
+		Cmd:     fmt.Sprintf("UPDATE %s SET %s = %s%s", ddl.Quote(m.T.Name), col, col, where),
+		Source:  m,
+		Comment: fmt.Sprintf("write out the values rows of %q read from the old default of %q, which ALTER COLUMN changes", m.T.Name, column),
+	}, true, nil
 }
 
 // dropColumn is ALTER TABLE DROP COLUMN for a column nothing else in the
@@ -374,10 +419,10 @@ func zeroOf(decl string) string {
 }
 
 // checkNewNotNull fails when a NOT NULL column without a default is
-// added to a table with rows: every row would break it (the rebuild's
-// copy fails the same way, later).
-func (p *planner) checkNewNotNull(ctx context.Context, table string, c *atlas.Column, hasDefault bool) error {
-	if c.Type.Null || hasDefault || p.count == nil {
+// added to a table with rows: every row would break it (SQLite's ADD
+// COLUMN, or the rebuild's copy, fails the same way, later).
+func (p *planner) checkNewNotNull(ctx context.Context, table string, c *atlas.Column) error {
+	if c.Type == nil || c.Type.Null || c.Default != nil || hasAttr[*atlas.GeneratedExpr](c.Attrs) || p.count == nil || table == "" {
 		return nil
 	}
 	n, err := p.count(ctx, fmt.Sprintf("SELECT count(*) FROM %s", ddl.Quote(table)))
@@ -388,6 +433,15 @@ func (p *planner) checkNewNotNull(ctx context.Context, table string, c *atlas.Co
 		return &TightenError{Table: table, Column: c.Name, Rows: n, Constraint: "NOT NULL", New: true}
 	}
 	return nil
+}
+
+// alteredTable is the table of an ALTER TABLE statement, or "".
+func alteredTable(stmt string) string {
+	toks := ddl.Tokens(stmt)
+	if len(toks) > 2 && toks[0].Is("ALTER") && toks[1].Is("TABLE") {
+		return toks[2].Name()
+	}
+	return ""
 }
 
 // alterable reports whether ALTER COLUMN makes change mc with the meaning
@@ -466,6 +520,11 @@ func (p *planner) checkTightening(ctx context.Context, m *atlas.ModifyTable) err
 	for _, c := range m.Changes {
 		var where, column, constraint string
 		switch c := c.(type) {
+		case *atlas.AddColumn:
+			if err := p.checkNewNotNull(ctx, m.T.Name, c.C); err != nil {
+				return err
+			}
+			continue
 		case *atlas.ModifyColumn:
 			if !tightensNull(c) || c.To.Default != nil {
 				continue
