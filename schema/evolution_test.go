@@ -109,7 +109,10 @@ type evolution struct {
 	applied, refused, rebuilds, stmts int
 }
 
-func (ev *evolution) name(kind string) string { ev.seq++; return fmt.Sprintf("%s_%s%d", ev.p, kind, ev.seq) }
+func (ev *evolution) name(kind string) string {
+	ev.seq++
+	return fmt.Sprintf("%s_%s%d", ev.p, kind, ev.seq)
+}
 
 func (ev *evolution) exec(q string, args ...any) {
 	ev.t.Helper()
@@ -529,7 +532,9 @@ func (ev *evolution) step(i int) {
 	for _, et := range ev.tables {
 		ch.counts[et.name] = ev.countRows(et.name)
 	}
-	ch.nulls = func(table, col string) int { return migratetest.Count(t, ev.db, fmt.Sprintf("%s WHERE `%s` IS NULL", table, col)) }
+	ch.nulls = func(table, col string) int {
+		return migratetest.Count(t, ev.db, fmt.Sprintf("%s WHERE `%s` IS NULL", table, col))
+	}
 	for n := 1 + ev.r.Intn(2); n > 0; n-- {
 		ev.mutate(ch)
 	}
