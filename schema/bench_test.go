@@ -39,40 +39,9 @@ func BenchmarkMakeNullable(b *testing.B) {
 	if err := migratetest.Migrate(ctx, drv, strict.Tables()); err != nil {
 		b.Fatal(err)
 	}
-	fill := []string{
-		fmt.Sprintf(`WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT %d)
-			INSERT INTO %s (id, name, note, mentor_id) SELECT x, 'parent ' || x, 'note ' || x, NULL FROM c`, benchParents, strict.Parents.Name),
-		fmt.Sprintf(`WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT %d)
-			INSERT INTO %s (id, label, parent_id) SELECT x, 'child ' || x, (x * 7919) %% %d + 1 FROM c`, benchChildren, strict.Children.Name, benchParents),
-	}
-	for _, q := range fill {
-		if _, err := db.ExecContext(ctx, q); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.Cleanup(func() {
-		// With foreign keys on, dropping the parents would check each of
-		// its million rows against the unindexed self-reference.
-		conn, err := db.Conn(context.Background())
-		if err != nil {
-			return
-		}
-		defer conn.Close()
-		defer conn.Raw(func(any) error { return driver.ErrBadConn })
-		conn.ExecContext(context.Background(), "PRAGMA foreign_keys = off")
-		for _, t := range []string{strict.ParentTags.Name, strict.Children.Name, strict.Tags.Name, strict.Parents.Name} {
-			conn.ExecContext(context.Background(), "DROP TABLE IF EXISTS "+t)
-		}
-	})
-	checksum := func() string {
-		var s string
-		q := fmt.Sprintf(`SELECT (SELECT count(*) || ':' || sum(id) || ':' || total(length(name) + length(note)) FROM %s) || '/' ||
-			(SELECT count(*) || ':' || sum(parent_id) || ':' || total(length(label)) FROM %s)`, strict.Parents.Name, strict.Children.Name)
-		if err := db.QueryRowContext(ctx, q).Scan(&s); err != nil {
-			b.Fatal(err)
-		}
-		return s
-	}
+	fillParents(b, db, strict)
+	b.Cleanup(func() { dropAll(db, strict) })
+	checksum := func() string { return checksumOf(b, db, strict) }
 	want := checksum()
 	// migrate times one migration to tables, whole and its transaction
 	// alone; the way back is untimed.
@@ -181,15 +150,7 @@ func BenchmarkAddColumn(b *testing.B) {
 	}
 	fillParents(b, db, base)
 	b.Cleanup(func() { dropAll(db, base) })
-	checksum := func() string {
-		var s string
-		q := fmt.Sprintf(`SELECT (SELECT count(*) || ':' || sum(id) || ':' || total(length(name) + length(note)) FROM %s) || '/' ||
-			(SELECT count(*) || ':' || sum(parent_id) || ':' || total(length(label)) FROM %s)`, base.Parents.Name, base.Children.Name)
-		if err := db.QueryRowContext(ctx, q).Scan(&s); err != nil {
-			b.Fatal(err)
-		}
-		return s
-	}
+	checksum := func() string { return checksumOf(b, db, base) }
 	want := checksum()
 	changed := 0
 	migrate := func(to []*entschema.Table, opts ...entschema.MigrateOption) time.Duration {
@@ -234,6 +195,17 @@ func BenchmarkAddColumn(b *testing.B) {
 	b.ReportMetric(float64(rebuild)/float64(add), "add-x-faster")
 	b.ReportMetric(float64(rebuild)/float64(addExpr), "expr-x-faster")
 	b.ReportMetric(float64(changed), "rows-changed")
+}
+
+// checksumOf sums the rows of a family's parents and children.
+func checksumOf(b *testing.B, db *sql.DB, f migratetest.Family) string {
+	var s string
+	q := fmt.Sprintf(`SELECT (SELECT count(*) || ':' || sum(id) || ':' || total(length(name) + length(note)) FROM %s) || '/' ||
+		(SELECT count(*) || ':' || sum(parent_id) || ':' || total(length(label)) FROM %s)`, f.Parents.Name, f.Children.Name)
+	if err := db.QueryRowContext(context.Background(), q).Scan(&s); err != nil {
+		b.Fatal(err)
+	}
+	return s
 }
 
 // fillParents gives a family 1,000,000 parents and 100,000 children.

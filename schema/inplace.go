@@ -85,6 +85,23 @@ func (p *planner) readCatalog(ctx context.Context) (*rebuild.Catalog, error) {
 	return p.cat, nil
 }
 
+// current is the catalog and table's definition in it; nil without a
+// catalog, or for a table it cannot read.
+func (p *planner) current(ctx context.Context, table string) (*rebuild.Catalog, *ddl.Table, error) {
+	if p.catalog == nil {
+		return nil, nil, nil
+	}
+	cat, err := p.readCatalog(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	cur, ok := cat.Table(table)
+	if !ok {
+		return cat, nil, nil
+	}
+	return cat, cur, nil
+}
+
 // inPlace replaces the rebuilds of plan that can be done in place.
 func (p *planner) inPlace(ctx context.Context, plan *migrate.Plan) (*migrate.Plan, error) {
 	out := *plan
@@ -308,16 +325,9 @@ func (p *planner) inPlaceStmts(ctx context.Context, m *atlas.ModifyTable, block 
 // rebuild's copy writes every value out). Only rows that read the old
 // default can be such rows: those are rewritten, with what they read.
 func (p *planner) keepDefaultValues(ctx context.Context, m *atlas.ModifyTable, column string) (*migrate.Change, bool, error) {
-	if p.catalog == nil {
-		return nil, false, nil
-	}
-	cat, err := p.readCatalog(ctx)
-	if err != nil {
+	_, cur, err := p.current(ctx, m.T.Name)
+	if err != nil || cur == nil || cur.Column(column) == nil {
 		return nil, false, err
-	}
-	cur, ok := cat.Table(m.T.Name)
-	if !ok || cur.Column(column) == nil {
-		return nil, false, nil
 	}
 	col := ddl.Quote(column)
 	where := " WHERE " + col + " IS NULL"
@@ -339,16 +349,9 @@ func (p *planner) keepDefaultValues(ctx context.Context, m *atlas.ModifyTable, c
 // Anything else that uses it (a trigger, a view, a constraint, a
 // generated column) leaves the change to the rebuild, which names it.
 func (p *planner) dropColumn(ctx context.Context, m *atlas.ModifyTable, column string, dropped map[string]bool) ([]*migrate.Change, bool, error) {
-	if p.catalog == nil {
-		return nil, false, nil
-	}
-	cat, err := p.readCatalog(ctx)
-	if err != nil {
+	cat, cur, err := p.current(ctx, m.T.Name)
+	if err != nil || cur == nil {
 		return nil, false, err
-	}
-	cur, ok := cat.Table(m.T.Name)
-	if !ok {
-		return nil, false, nil
 	}
 	col := cur.Column(column)
 	if col == nil || col.PrimaryKey || col.Unique || mentionsConstraint(col.Def) {

@@ -150,3 +150,10 @@ func generated(c *atlas.Column, x *atlas.GeneratedExpr) bool {
 	}
 	return false
 }
+
+// KeepError is a table rebuild that cannot keep what the table holds
+// beyond the ent schema (a trigger using a column the migration drops, a
+// STRICT table given a type STRICT refuses, ...): it lists each problem
+// with the object it concerns. It is found before anything runs: the
+// migration changes nothing.
+type KeepError = rebuild.Error

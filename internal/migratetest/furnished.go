@@ -235,29 +235,17 @@ func Rows(t testing.TB, db *sql.DB, table string) string {
 			t.Fatal(err)
 		}
 	}
-	defer rows.Close()
 	cols, _ := rows.Columns()
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %v\n", table, cols)
-	vals := make([]any, len(cols))
-	ptrs := make([]any, len(cols))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	for rows.Next() {
-		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
+	eachRow(t, rows, func(vals []any) {
 		for i, v := range vals {
 			if bs, ok := v.([]byte); ok {
 				vals[i] = fmt.Sprintf("x'%x'", bs)
 			}
 		}
 		fmt.Fprintf(&b, "%v\n", vals)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
+	})
 	return b.String()
 }
 

@@ -142,23 +142,30 @@ func Snapshot(t testing.TB, db *sql.DB, tables []*entschema.Table) string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cols, _ := rows.Columns()
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		for rows.Next() {
-			if err := rows.Scan(ptrs...); err != nil {
-				t.Fatal(err)
-			}
-			fmt.Fprintf(&b, "%v\n", vals)
-		}
-		if err := rows.Close(); err != nil {
-			t.Fatal(err)
-		}
+		eachRow(t, rows, func(vals []any) { fmt.Fprintf(&b, "%v\n", vals) })
 	}
 	return b.String()
+}
+
+// eachRow calls f with the values of each row, then closes rows.
+func eachRow(t testing.TB, rows *sql.Rows, f func(vals []any)) {
+	t.Helper()
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	vals := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		f(vals)
+	}
+	if err := rows.Close(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // Count returns the rows of table.
