@@ -53,9 +53,10 @@ import (
 type Counter func(ctx context.Context, query string) (int64, error)
 
 // AlterColumns rewrites plan, an Atlas SQLite plan, for libSQL: each table
-// rebuild whose changes all have an in-place form (see the list above,
-// except the defaults SQLite cannot add, which need the table's triggers
-// from the database) is replaced by it. Rows that would break a NOT NULL
+// rebuild whose changes all have an in-place form is replaced by it. A
+// plan alone does not say what the tables hold, so the forms that need
+// it stay rebuilds here: a default SQLite cannot add, a changed default
+// (both need the table's triggers and definition), a dropped column. Rows that would break a NOT NULL
 // or a CHECK the plan adds are counted first with count: any is an error
 // naming the table, the column and the count, and nothing is changed.
 //

@@ -2,6 +2,7 @@ package embedded_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/entlibsql/entlibsql/dialect/libsql"
@@ -77,6 +78,21 @@ func TestMemoryRebuild(t *testing.T) {
 	}
 	if err := m.Commit(); err != nil {
 		t.Fatal(err)
+	}
+	// A migration that would orphan rows is rolled back whole.
+	m, err = drv.BeginMigration(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Exec(ctx, "DELETE FROM "+v1.Parents.Name+" WHERE id = 5", []any{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	var fk *libsql.ForeignKeyError
+	if err := m.Commit(); !errors.As(err, &fk) || len(fk.Violations) == 0 {
+		t.Fatalf("orphaning children: %v", err)
+	}
+	if n := migratetest.Count(t, db, v1.Parents.Name); n != migratetest.NumParents {
+		t.Fatalf("%d parents after the rolled-back migration", n)
 	}
 	if n := migratetest.Count(t, db, v1.Children.Name); n != migratetest.NumChildren {
 		t.Fatalf("%d of %d children", n, migratetest.NumChildren)
