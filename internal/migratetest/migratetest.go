@@ -259,3 +259,35 @@ func ForeignKeysOnEverywhere(t testing.TB, db *sql.DB) {
 		}
 	}
 }
+
+// SequenceRows runs the sqlite_sequence rows ent's own migration files
+// carry (INSERT INTO sqlite_sequence (name, seq) VALUES ("t", N), with
+// double quotes, which sqld refuses) each way the caller gives, checking
+// that each took.
+func SequenceRows(t *testing.T, db *sql.DB, prefix string, ways map[string]func(ctx context.Context, query string) error) {
+	t.Helper()
+	ctx := context.Background()
+	for name, exec := range ways {
+		table := fmt.Sprintf("%s_seq_%s", prefix, strings.Map(func(r rune) rune {
+			if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+				return r
+			}
+			return '_'
+		}, name))
+		if _, err := db.ExecContext(ctx, "CREATE TABLE "+table+" (id integer PRIMARY KEY AUTOINCREMENT)"); err != nil {
+			t.Fatal(err)
+		}
+		for i, q := range []string{
+			fmt.Sprintf(`INSERT INTO sqlite_sequence (name, seq) VALUES ("%s", 4294967296)`, table),
+			fmt.Sprintf(`UPDATE sqlite_sequence SET seq = 8589934592 WHERE name = "%s"`, table),
+		} {
+			if err := exec(ctx, q); err != nil {
+				t.Fatalf("%s: %s: %v", name, q, err)
+			}
+			var seq int64
+			if err := db.QueryRowContext(ctx, "SELECT seq FROM sqlite_sequence WHERE name = ?", table).Scan(&seq); err != nil || seq != int64(i+1)<<32 {
+				t.Fatalf("%s: after %s the sequence is %d, %v", name, q, seq, err)
+			}
+		}
+	}
+}
