@@ -395,7 +395,7 @@ func (a *applier) run(ctx context.Context, f migrate.File, stmts []string, hash 
 	}
 	for _, st := range restore {
 		if err := m.Exec(ctx, st.SQL, []any{}, nil); err != nil {
-			return 0, fmt.Errorf("%s: %w", st.Comment, err)
+			return 0, locate(f, stmts, from, fmt.Errorf("%s: %w", st.Comment, err))
 		}
 	}
 	done := *rev

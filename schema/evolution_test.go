@@ -336,6 +336,7 @@ type change struct {
 	dropped  map[string]bool       // "table.col" dropped on purpose
 	demoted  map[string]bool       // "table.col" left out of the schema, kept in the table
 	gone     map[string]bool       // hand objects that go: indexes on a dropped column, dropped generated columns
+	touched  map[string]bool       // "table.col" changed by this step already: one change a column a step
 	dropCols bool                  // WithDropColumn
 	before   map[string]*etable    // their model before
 	counts   map[string]int        // rows per table
@@ -358,6 +359,15 @@ func (ev *evolution) mutate(ch *change) {
 		ch.before[et.name] = &cp
 	}
 	key := func(c string) string { return et.name + "." + c }
+	// untouched picks a column this step has not changed yet, or nil.
+	untouched := func() *ecol {
+		c := et.cols[ev.r.Intn(len(et.cols))]
+		if ch.touched[key(c.name)] {
+			return nil
+		}
+		ch.touched[key(c.name)] = true
+		return c
+	}
 	switch op := ev.r.Intn(10); {
 	case op < 3 || len(et.cols) == 0: // add a field
 		c := &ecol{name: ev.name("f")[len(ev.p)+1:], typ: []string{"int", "string"}[ev.r.Intn(2)]}
@@ -381,13 +391,15 @@ func (ev *evolution) mutate(ch *change) {
 		c.index = ev.r.Intn(4) == 0
 		et.cols = append(et.cols, c)
 		ch.added[key(c.name)] = c
+		ch.touched[key(c.name)] = true
 		ch.desc = append(ch.desc, fmt.Sprintf("add %s %+v", key(c.name), *c))
 	case op < 5: // drop a field
 		i := ev.r.Intn(len(et.cols))
 		c := et.cols[i]
-		if c.name == "name" {
+		if c.name == "name" || ch.touched[key(c.name)] {
 			return // every table keeps one declared column
 		}
+		ch.touched[key(c.name)] = true
 		if !ch.dropCols && !c.null && c.def == "" {
 			return // left in the table, it would refuse the rows ent inserts
 		}
@@ -401,11 +413,14 @@ func (ev *evolution) mutate(ch *change) {
 		ch.desc = append(ch.desc, "drop "+key(c.name))
 		ev.dropping(ch, et, c.name)
 	case op < 7: // NOT NULL or nullable
-		c := et.cols[ev.r.Intn(len(et.cols))]
-		if c.null && c.def == "" && ch.nulls(et.name, c.name) > 0 && ch.added[key(c.name)] == nil {
+		c := untouched()
+		if c == nil {
+			return
+		}
+		if c.null && c.def == "" && ch.nulls(et.name, c.name) > 0 {
 			ch.fail = "tighten"
 		}
-		if c.null && c.def != "" && ch.added[key(c.name)] == nil {
+		if c.null && c.def != "" {
 			ch.fills[key(c.name)] = c
 		}
 		c.null = !c.null
@@ -414,12 +429,15 @@ func (ev *evolution) mutate(ch *change) {
 		et.check = !et.check
 		ch.desc = append(ch.desc, fmt.Sprintf("%s check=%v", et.name, et.check))
 	case op < 9: // an index
-		c := et.cols[ev.r.Intn(len(et.cols))]
+		c := untouched()
+		if c == nil {
+			return
+		}
 		c.index = !c.index
 		ch.desc = append(ch.desc, fmt.Sprintf("%s index=%v", key(c.name), c.index))
 	default: // another constant default
-		c := et.cols[ev.r.Intn(len(et.cols))]
-		if c.def == "expr" {
+		c := untouched()
+		if c == nil || c.def == "expr" {
 			return
 		}
 		c.def, c.val = "const", fmt.Sprint(ev.r.Intn(90)+10)
@@ -430,23 +448,30 @@ func (ev *evolution) mutate(ch *change) {
 	}
 }
 
-// dropping records that the change drops column col of et, and what
-// that predicts: the indexes on it go, a trigger, a view or a generated
-// column that uses it stops the change.
+// dropping records that the change drops column col of et.
 func (ev *evolution) dropping(ch *change, et *etable, col string) {
 	ch.dropped[et.name+"."+col] = true
+}
+
+// predictDrops says what the dropped columns predict: the indexes on them
+// and the generated columns dropped go, a trigger, a view or a generated
+// column kept that uses one stops the change.
+func (ev *evolution) predictDrops(ch *change) {
 	for _, h := range ev.hands {
-		if h.typ == "column" && h.table == et.name && h.name == col {
-			ch.gone[h.name] = true // the generated column itself
-			continue
-		}
-		if !contains(h.uses, col) || h.table != et.name && (h.typ != "view" || !strings.Contains(h.sql, " FROM "+et.name)) {
-			continue
-		}
-		if h.typ == "index" {
+		if h.typ == "column" && ch.dropped[h.table+"."+h.name] {
 			ch.gone[h.name] = true
-		} else {
-			ch.fail = "keep"
+			continue
+		}
+		for key := range ch.dropped {
+			table, col, _ := strings.Cut(key, ".")
+			if !contains(h.uses, col) || h.table != table && (h.typ != "view" || !strings.Contains(h.sql, " FROM "+table)) {
+				continue
+			}
+			if h.typ == "index" {
+				ch.gone[h.name] = true
+			} else {
+				ch.fail = "keep"
+			}
 		}
 	}
 }
@@ -527,7 +552,7 @@ func (ev *evolution) step(i int) {
 	if ev.r.Intn(3) == 0 {
 		ev.insertRows(3)
 	}
-	ch := &change{fills: map[string]*ecol{}, added: map[string]*ecol{}, dropped: map[string]bool{}, demoted: map[string]bool{}, gone: map[string]bool{},
+	ch := &change{fills: map[string]*ecol{}, added: map[string]*ecol{}, dropped: map[string]bool{}, demoted: map[string]bool{}, gone: map[string]bool{}, touched: map[string]bool{},
 		before: map[string]*etable{}, counts: map[string]int{}, dropCols: ev.r.Intn(3) > 0}
 	for _, et := range ev.tables {
 		ch.counts[et.name] = ev.countRows(et.name)
@@ -550,6 +575,7 @@ func (ev *evolution) step(i int) {
 			}
 		}
 	}
+	ev.predictDrops(ch)
 	before := ev.snapshot()
 	opts := []entschema.MigrateOption{schema.WithLibSQL()}
 	if ch.dropCols {
