@@ -98,7 +98,9 @@ func (f *fileFormatter) Format(plan *migrate.Plan) ([]migrate.File, error) {
 // (which empties it after, and keeps nothing of what is not a table).
 func replayedCatalog(ctx context.Context, dev dialect.Driver, dir migrate.Dir) (*rebuild.Catalog, error) {
 	var rows entsql.Rows
-	if err := dev.Query(ctx, "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' LIMIT 1", []any{}, &rows); err != nil {
+	// libSQL's own tables (the vector indexes' libsql_vector_meta_shadow,
+	// empty once their indexes are gone) are no user's.
+	if err := dev.Query(ctx, "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'libsql_%' LIMIT 1", []any{}, &rows); err != nil {
 		return nil, err
 	}
 	var found string
