@@ -295,7 +295,7 @@ func TestWithoutLibSQLSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(string(b), "SchemaOptions") || !strings.Contains(string(b), "return opts") {
+	if strings.Contains(string(b), "Defaults") || !strings.Contains(string(b), "return opts") {
 		t.Fatalf("migrate/entlibsql.go with WithoutLibSQLSchema:\n%s", b)
 	}
 	m, err := os.ReadFile(filepath.Join(dir, "migrate", "migrate.go"))

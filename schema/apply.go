@@ -3,7 +3,6 @@ package schema
 import (
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -13,7 +12,10 @@ import (
 	"ariga.io/atlas/sql/migrate"
 	"ariga.io/atlas/sql/sqlite"
 	"entgo.io/ent/dialect"
-	entsql "entgo.io/ent/dialect/sql"
+
+	"github.com/entlibsql/entlibsql/dialect/libsql"
+	"github.com/entlibsql/entlibsql/internal/ddl"
+	"github.com/entlibsql/entlibsql/internal/rebuild"
 )
 
 // ApplyOptions tune Apply.
@@ -78,11 +80,15 @@ var ErrConcurrentApply = errors.New("the file was applied by another migration r
 // failure is recorded on the file's revision, and the next Apply starts
 // again from that file.
 //
-// drv should come from libsql.Open: the foreign-key handling relies on its
-// handling of PRAGMA foreign_keys (see the dialect/libsql package).
+// drv must come from libsql.Open or libsql.OpenDB: each file runs in its
+// libsql.Migration.
 func Apply(ctx context.Context, drv dialect.Driver, dir migrate.Dir, opts ApplyOptions) ([]migrate.File, error) {
 	if err := checkSum(dir); err != nil {
 		return nil, err
+	}
+	mig, ok := drv.(migrator)
+	if !ok {
+		return nil, fmt.Errorf("apply needs a driver from libsql.Open or libsql.OpenDB, which runs each file with foreign keys off on one connection; got %T", drv)
 	}
 	if opts.Operator == "" {
 		opts.Operator = "entlibsql"
@@ -119,7 +125,7 @@ func Apply(ctx context.Context, drv dialect.Driver, dir migrate.Dir, opts ApplyO
 	if err != nil {
 		return nil, err
 	}
-	a := &applier{drv: drv, adrv: adrv, sum: sum, opts: opts}
+	a := &applier{drv: drv, mig: mig, adrv: adrv, sum: sum, opts: opts}
 	var applied []migrate.File
 	for _, f := range pending {
 		err := a.file(ctx, f)
@@ -132,6 +138,11 @@ func Apply(ctx context.Context, drv dialect.Driver, dir migrate.Dir, opts ApplyO
 		applied = append(applied, f)
 	}
 	return applied, nil
+}
+
+// migrator is a driver that runs migration transactions: libsql.Driver.
+type migrator interface {
+	BeginMigration(ctx context.Context) (*libsql.Migration, error)
 }
 
 // checkSum verifies dir against atlas.sum, naming the file that differs.
@@ -214,6 +225,7 @@ func versions(dir migrate.Dir) (map[string]bool, error) {
 
 type applier struct {
 	drv  dialect.Driver
+	mig  migrator
 	adrv migrate.Driver // Atlas's SQLite driver, to split files as the Atlas CLI does
 	sum  migrate.HashFile
 	opts ApplyOptions
@@ -344,22 +356,11 @@ func checkPartial(f migrate.File, stmts []string, rev *migrate.Revision) error {
 	return nil
 }
 
-// run executes the rest of the file in a migration transaction and
-// records the revision in it, returning the statements run.
+// run executes the rest of the file in a migration transaction (foreign
+// keys off on one pinned stream, BEGIN IMMEDIATE, checked before COMMIT)
+// and records the revision in it, returning the statements run.
 func (a *applier) run(ctx context.Context, f migrate.File, stmts []string, hash string, start time.Time) (ran int, err error) {
-	// ent's protocol for a migration with foreign keys off: the libSQL
-	// driver turns these into PRAGMA foreign_keys = off, BEGIN IMMEDIATE
-	// ... COMMIT on one pinned stream, discarded after.
-	var res sql.Result
-	if err := a.drv.Exec(ctx, "PRAGMA foreign_keys = off", []any{}, &res); err != nil {
-		return 0, fmt.Errorf("turning foreign keys off: %w", err)
-	}
-	defer func() {
-		if err2 := a.drv.Exec(ctx, "PRAGMA foreign_keys = on", []any{}, &res); err2 != nil && err == nil {
-			err = fmt.Errorf("turning foreign keys back on: %w", err2)
-		}
-	}()
-	tx, err := a.drv.Tx(ctx)
+	m, err := a.mig.BeginMigration(ctx)
 	if err != nil {
 		return 0, err
 	}
@@ -367,49 +368,48 @@ func (a *applier) run(ctx context.Context, f migrate.File, stmts []string, hash 
 		if err != nil {
 			// The error says what failed; the rollback's own (a server
 			// that already ended the transaction) would only add noise.
-			_ = tx.Rollback()
+			_ = m.Rollback()
 		}
 	}()
-	before, err := fkViolations(ctx, tx)
-	if err != nil {
-		return 0, err
-	}
-	if err := foreignKeysOff(ctx, tx); err != nil {
-		return 0, err
-	}
 	// Under the write lock, the row is the latest: resume from it.
-	rev, err := a.revisionOf(ctx, tx, f, stmts)
+	rev, err := a.revisionOf(ctx, m, f, stmts)
 	if err != nil {
 		return 0, err
 	}
 	rev.Total, rev.Hash, rev.OperatorVersion = len(stmts), hash, a.opts.Operator
-	if err := a.claim(ctx, tx, rev); err != nil {
+	if err := a.claim(ctx, m, rev); err != nil {
 		return 0, err
 	}
 	from := rev.Applied
-	// The libSQL driver holds the statements back and sends them together
+	restore, err := statsOfRebuilds(ctx, m, stmts[from:])
+	if err != nil {
+		return 0, err
+	}
+	// The migration holds the statements back and sends them together
 	// with the next statement that needs an answer, so a failure can
 	// surface there: locate names the statement that failed.
 	for _, s := range stmts[from:] {
 		a.log(ApplyEvent{File: f, Stmt: s})
-		if err := tx.Exec(ctx, s, []any{}, nil); err != nil {
+		if err := m.Exec(ctx, s, []any{}, nil); err != nil {
 			return 0, locate(f, stmts, from, err)
 		}
 	}
-	after, err := fkViolations(ctx, tx)
-	if err != nil {
-		return 0, locate(f, stmts, from, err)
-	}
-	if fresh := newViolations(before, after); len(fresh) > 0 {
-		return 0, &FileError{File: f.Name(), Err: fmt.Errorf("foreign keys would be broken: %s", strings.Join(fresh, "; "))}
+	for _, st := range restore {
+		if err := m.Exec(ctx, st.SQL, []any{}, nil); err != nil {
+			return 0, locate(f, stmts, from, fmt.Errorf("%s: %w", st.Comment, err))
+		}
 	}
 	done := *rev
 	done.Applied, done.PartialHashes, done.Error, done.ErrorStmt = len(stmts), nil, "", ""
 	done.ExecutionTime = time.Since(start)
-	if err := a.store(tx).WriteRevision(ctx, &done); err != nil {
+	if err := a.store(m).WriteRevision(ctx, &done); err != nil {
 		return 0, locate(f, stmts, from, err)
 	}
-	if err := tx.Commit(); err != nil {
+	if err := m.Commit(); err != nil {
+		var fk *libsql.ForeignKeyError
+		if errors.As(err, &fk) {
+			return 0, &FileError{File: f.Name(), Err: err}
+		}
 		if located := locate(f, stmts, from, err); located != err {
 			return 0, located
 		}
@@ -418,29 +418,30 @@ func (a *applier) run(ctx context.Context, f migrate.File, stmts []string, hash 
 	return len(stmts) - from, nil
 }
 
-// foreignKeysOff makes sure the transaction runs with foreign keys off:
-// with a driver that does not keep ent's PRAGMA and the transaction on
-// one connection, a table rebuild would cascade into child rows.
-func foreignKeysOff(ctx context.Context, tx dialect.Tx) error {
-	var rows entsql.Rows
-	if err := tx.Query(ctx, "PRAGMA foreign_keys", []any{}, &rows); err != nil {
-		return fmt.Errorf("reading PRAGMA foreign_keys: %w", err)
+// statsOfRebuilds returns the statements that give the tables stmts
+// rebuild their statistics back (DROP TABLE deletes them; a file cannot
+// carry them, not knowing them): they run after the file's own, in its
+// transaction, and change nothing but sqlite_stat1.
+func statsOfRebuilds(ctx context.Context, m *libsql.Migration, stmts []string) ([]rebuild.Stmt, error) {
+	blocks := rebuild.Find(stmts)
+	if len(blocks) == 0 {
+		return nil, nil
 	}
-	defer rows.Close()
-	on, err := entsql.ScanBool(rows)
+	cat, err := rebuild.Read(ctx, m)
 	if err != nil {
-		return fmt.Errorf("reading PRAGMA foreign_keys: %w", err)
+		return nil, err
 	}
-	if on {
-		return errors.New("foreign keys are on in the migration transaction: Apply needs a driver from libsql.Open or libsql.OpenDB, which keeps PRAGMA foreign_keys = off and the transaction on one connection")
+	var out []rebuild.Stmt
+	for _, b := range blocks {
+		out = append(out, rebuild.StatStmts(b.Table, cat)...)
 	}
-	return nil
+	return out, nil
 }
 
 // claim records the file as started, unless its row records it completed
 // (another run got there first, on a database without BEGIN IMMEDIATE):
 // then nothing of it runs again.
-func (a *applier) claim(ctx context.Context, tx dialect.Tx, rev *migrate.Revision) error {
+func (a *applier) claim(ctx context.Context, tx dialect.ExecQuerier, rev *migrate.Revision) error {
 	started := *rev
 	started.Error, started.ErrorStmt = "", ""
 	if started.Total == started.Applied {
@@ -468,51 +469,11 @@ func locate(f migrate.File, stmts []string, from int, err error) error {
 		return err
 	}
 	for i := from; i < len(stmts); i++ {
-		if Rewrite(stmts[i]) == se.Statement() {
+		if ddl.RewriteSequence(stmts[i]) == se.Statement() {
 			return &FileError{File: f.Name(), Stmt: stmts[i], Index: i + 1, Err: errors.Unwrap(se)}
 		}
 	}
 	return err
-}
-
-// fkViolations reads PRAGMA foreign_key_check as "table row N references
-// parent" lines.
-func fkViolations(ctx context.Context, conn dialect.ExecQuerier) ([]string, error) {
-	var rows entsql.Rows
-	if err := conn.Query(ctx, "PRAGMA foreign_key_check", []any{}, &rows); err != nil {
-		return nil, fmt.Errorf("checking foreign keys: %w", err)
-	}
-	defer rows.Close()
-	var vs []string
-	for rows.Next() {
-		var (
-			table, parent string
-			rowid         sql.NullInt64
-			fkid          int64
-		)
-		if err := rows.Scan(&table, &rowid, &parent, &fkid); err != nil {
-			return nil, fmt.Errorf("checking foreign keys: %w", err)
-		}
-		vs = append(vs, fmt.Sprintf("%s row %d references a missing %s row", table, rowid.Int64, parent))
-	}
-	return vs, rows.Err()
-}
-
-// newViolations is after minus before, as multisets.
-func newViolations(before, after []string) []string {
-	seen := map[string]int{}
-	for _, v := range before {
-		seen[v]++
-	}
-	var fresh []string
-	for _, v := range after {
-		if seen[v] > 0 {
-			seen[v]--
-			continue
-		}
-		fresh = append(fresh, v)
-	}
-	return fresh
 }
 
 func oneLine(s string) string {

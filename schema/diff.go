@@ -11,6 +11,8 @@ import (
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
 	entschema "entgo.io/ent/dialect/sql/schema"
+
+	"github.com/entlibsql/entlibsql/internal/rebuild"
 )
 
 // Diff writes the next migration file of dir, named name: the statements
@@ -23,9 +25,15 @@ import (
 // CLI accepts the directory. It returns the new file's name, or "" when
 // the directory already builds tables.
 //
+// The file changes tables in place where plain SQLite can (ADD COLUMN for
+// a field with a constant default or none, DROP and RENAME COLUMN), and
+// its rebuilds keep what the tables hold beyond the ent schema in the
+// database dir's files build (indexes, triggers, views, table options,
+// generated and undeclared columns), as Schema.Create with WithLibSQL
+// does. It uses no libSQL-only statement (ALTER COLUMN), so Atlas's SQLite
+// dev database replays it; and no row checks, which need the database.
+//
 // opts are ent's migrate options (WithDropColumn, WithDropIndex, ...).
-// Not WithLibSQL: its NOT NULL checks run when ent applies a plan, and a
-// file has no such step; files keep Atlas's table rebuilds.
 func Diff(ctx context.Context, dev dialect.Driver, dir migrate.Dir, name string, tables []*entschema.Table, opts ...entschema.MigrateOption) (_ string, err error) {
 	if err := checkSum(dir); err != nil {
 		return "", err
@@ -47,11 +55,17 @@ func Diff(ctx context.Context, dev dialect.Driver, dir migrate.Dir, name string,
 			err = cerr
 		}
 	}()
+	cat, err := replayedCatalog(ctx, dev, dir)
+	if err != nil {
+		return "", err
+	}
+	p := &planner{catalog: func(context.Context) (*rebuild.Catalog, error) { return cat, nil }}
 	opts = append([]entschema.MigrateOption{
 		entschema.WithDir(dir),
 		entschema.WithMigrationMode(entschema.ModeReplay),
 		entschema.WithErrNoPlan(true),
-		entschema.WithFormatter(migrate.DefaultFormatter),
+		entschema.WithFormatter(&fileFormatter{ctx: ctx, p: p}),
+		entschema.WithDiffHook(DiffHook),
 		vectorIndexesOf(tables),
 	}, opts...)
 	m, err := entschema.NewMigrate(dev, opts...)
@@ -73,6 +87,51 @@ func Diff(ctx context.Context, dev dialect.Driver, dir migrate.Dir, name string,
 		return "", err
 	}
 	return newFile(before, after), nil
+}
+
+// fileFormatter writes a plan as Atlas's files do, once the planner made
+// it keep what the tables hold.
+type fileFormatter struct {
+	ctx context.Context
+	p   *planner
+}
+
+func (f *fileFormatter) Format(plan *migrate.Plan) ([]migrate.File, error) {
+	out, err := f.p.rewrite(f.ctx, plan)
+	if err != nil {
+		return nil, err
+	}
+	return migrate.DefaultFormatter.Format(out)
+}
+
+// replayedCatalog is the schema dir's files build: replayed on dev (empty,
+// see checkEmptyDev) in a transaction that is rolled back, leaving dev
+// empty for ent's own replay.
+func replayedCatalog(ctx context.Context, dev dialect.Driver, dir migrate.Dir) (*rebuild.Catalog, error) {
+	adrv, err := atlasDriver(dev)
+	if err != nil {
+		return nil, err
+	}
+	files, err := dir.Files()
+	if err != nil {
+		return nil, err
+	}
+	if err := dev.Exec(ctx, "BEGIN", []any{}, nil); err != nil {
+		return nil, err
+	}
+	defer func() { _ = dev.Exec(context.WithoutCancel(ctx), "ROLLBACK", []any{}, nil) }()
+	for _, f := range files {
+		decls, err := migrate.FileStmtDecls(adrv, f)
+		if err != nil {
+			return nil, &FileError{File: f.Name(), Err: fmt.Errorf("reading statements: %w", err)}
+		}
+		for i, d := range decls {
+			if err := dev.Exec(ctx, d.Text, []any{}, nil); err != nil {
+				return nil, &FileError{File: f.Name(), Stmt: d.Text, Index: i + 1, Err: fmt.Errorf("replaying the directory on the dev database (in a transaction, to read what its tables hold): %w", err)}
+			}
+		}
+	}
+	return rebuild.Read(ctx, dev)
 }
 
 // pinned runs everything on one connection of dev, when dev has a pool:

@@ -1,9 +1,19 @@
-// Package schema adapts ent's Atlas-based SQLite migrations to sqld, the
-// libSQL server: it rewrites the statements Atlas plans for SQLite that
-// sqld refuses.
+// Package schema adapts ent's Atlas-based SQLite migrations to libSQL.
 //
-// A driver from github.com/entlibsql/entlibsql/dialect/libsql applies it
-// to client.Schema.Create on its own, and runs the whole migration on one
-// server stream with foreign keys off; nothing here needs calling for
-// that. It is for users who run Atlas plans themselves.
+// WithLibSQL, passed to client.Schema.Create (or WriteTo, to see what it
+// runs), changes tables in place where SQLite or libSQL can (ADD, DROP
+// and RENAME COLUMN, libSQL's ALTER COLUMN), checks the rows before a
+// constraint is tightened, and makes the table rebuilds left keep what
+// the database holds beyond the ent schema: indexes, triggers, views,
+// table options, generated and undeclared columns, statistics.
+//
+// Versioned migrations: Diff writes the next migration file of a
+// directory in Atlas's format, keeping those objects in the same way;
+// Apply runs the pending files, each in a libsql.Migration (foreign keys
+// off on one stream, checked before COMMIT), recording them as the Atlas
+// CLI does; Status and Hash report on and rehash a directory.
+//
+// The libSQL driver (dialect/libsql) runs every migration on one server
+// stream with foreign keys off without this package; without WithLibSQL
+// it refuses a rebuild that would lose what ent does not declare.
 package schema

@@ -10,17 +10,25 @@ import (
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
 	entschema "entgo.io/ent/dialect/sql/schema"
+
+	"github.com/entlibsql/entlibsql/internal/rebuild"
 )
 
-// WithLibSQL is the ent migrate option that adapts ent's plan to libSQL:
-// column changes ALTER COLUMN can make replace table rebuilds (see
-// AlterColumns), NOT NULL is checked against the rows first, statements
-// sqld refuses are rewritten (see Rewrite), and indexes annotated with
-// vector.Index become libSQL vector indexes. Pass it to
-// client.Schema.Create, or to client.Schema.WriteTo to see exactly what
-// Create would run:
+// WithLibSQL is the ent migrate option that adapts ent's plan to libSQL.
+// Pass it to client.Schema.Create, or to client.Schema.WriteTo to see
+// exactly what Create would run:
 //
 //	err := client.Schema.Create(ctx, schema.WithLibSQL())
+//
+// Changes SQLite or libSQL can make in place replace table rebuilds:
+// ADD COLUMN for a new field with a constant default (or none), DROP and
+// RENAME COLUMN, and libSQL's ALTER COLUMN for NOT NULL, the default and
+// the type within one affinity (see AlterColumns); rows are checked
+// before a constraint is tightened. The rebuilds left keep what the
+// database holds beyond the ent schema: its indexes, triggers, views,
+// table options, generated and undeclared columns, statistics (see
+// keep.go). Statements sqld refuses are rewritten (see Rewrite), and
+// indexes annotated with vector.Index become libSQL vector indexes.
 func WithLibSQL() entschema.MigrateOption {
 	return func(a *entschema.Atlas) {
 		entschema.WithDiffHook(DiffHook)(a)
@@ -30,11 +38,15 @@ func WithLibSQL() entschema.MigrateOption {
 }
 
 // DiffHook is WithLibSQL's diff hook, for entschema.WithDiffHook among
-// hooks of your own. SQLite stores a default expression in parentheses,
-// and Atlas compares the stored "(CURRENT_TIMESTAMP)" with ent's
-// "CURRENT_TIMESTAMP" as text: without the hook the table is rebuilt on
-// every run. Where the two differ only by those parentheses, the desired
-// default takes the stored form.
+// hooks of your own. It keeps ent from planning changes it does not mean:
+//
+//   - SQLite stores a default expression in parentheses, and Atlas
+//     compares the stored "(CURRENT_TIMESTAMP)" with ent's
+//     "CURRENT_TIMESTAMP" as text: where the two differ only by those
+//     parentheses, the desired default takes the stored form;
+//   - ent cannot declare a table's STRICT or WITHOUT ROWID, nor a
+//     generated column: the desired table takes them from the database,
+//     where Atlas would rebuild the table to remove them.
 func DiffHook(next entschema.Differ) entschema.Differ {
 	return entschema.DiffFunc(func(current, desired *atlas.Schema) ([]atlas.Change, error) {
 		for _, dt := range desired.Tables {
@@ -42,18 +54,25 @@ func DiffHook(next entschema.Differ) entschema.Differ {
 			if !ok {
 				continue
 			}
-			for _, dc := range dt.Columns {
-				x, ok := dc.Default.(*atlas.RawExpr)
-				if !ok {
-					continue
-				}
-				if cc, ok := ct.Column(dc.Name); ok && cc.Default != nil && unwrap(defaultText(cc.Default)) == unwrap(x.X) {
-					dc.Default = cc.Default
-				}
-			}
+			stableDefaults(ct, dt)
+			adoptUndeclared(ct, dt)
 		}
 		return next.Diff(current, desired)
 	})
+}
+
+// stableDefaults gives dt's defaults the stored form of ct's where they
+// differ only by parentheses.
+func stableDefaults(ct, dt *atlas.Table) {
+	for _, dc := range dt.Columns {
+		x, ok := dc.Default.(*atlas.RawExpr)
+		if !ok {
+			continue
+		}
+		if cc, ok := ct.Column(dc.Name); ok && cc.Default != nil && unwrap(defaultText(cc.Default)) == unwrap(x.X) {
+			dc.Default = cc.Default
+		}
+	}
 }
 
 func defaultText(e atlas.Expr) string {
@@ -101,26 +120,27 @@ func wrapped(x string) bool {
 }
 
 // ApplyHook is WithLibSQL as an apply hook, for entschema.WithApplyHook
-// among hooks of your own. Given twice (WithLibSQL passed by hand to a
-// client that already applies it by default), it runs once.
+// among hooks of your own. It reads the database through the migration's
+// transaction: the catalog for the rebuilds, and counts for the checks.
+// Given twice (WithLibSQL passed by hand to a client that already applies
+// it by default), it runs once.
 func ApplyHook(next entschema.Applier) entschema.Applier {
 	return entschema.ApplyFunc(func(ctx context.Context, conn dialect.ExecQuerier, plan *migrate.Plan) error {
 		if ctx.Value(appliedKey{}) != nil {
 			return next.Apply(ctx, conn, plan)
 		}
 		ctx = context.WithValue(ctx, appliedKey{}, true)
-		p, err := AlterColumns(ctx, plan, entCounter(conn))
+		p := &planner{
+			count:   entCounter(conn),
+			libsql:  true,
+			catalog: func(ctx context.Context) (*rebuild.Catalog, error) { return rebuild.Read(ctx, conn) },
+		}
+		out, err := p.rewrite(ctx, plan)
 		if err != nil {
 			return err
 		}
-		for i, c := range p.Changes {
-			if cmd := Rewrite(c.Cmd); cmd != c.Cmd {
-				cp := *c
-				cp.Cmd = cmd
-				p.Changes[i] = &cp
-			}
-		}
-		return next.Apply(ctx, conn, p)
+		// The driver's guard of ent's own rebuilds leaves these alone.
+		return next.Apply(rebuild.Kept(ctx), conn, out)
 	})
 }
 

@@ -10,6 +10,8 @@ import (
 	atlas "ariga.io/atlas/sql/schema"
 	"entgo.io/ent/dialect"
 	entschema "entgo.io/ent/dialect/sql/schema"
+
+	"github.com/entlibsql/entlibsql/internal/ddl"
 )
 
 // vectorIndexKey is vector.IndexTypeKey (package
@@ -46,7 +48,7 @@ type vectorIndex struct {
 
 // expr is the index's one part.
 func (v *vectorIndex) expr() string {
-	args := []string{quote(v.column)}
+	args := []string{ddl.Quote(v.column)}
 	for _, s := range v.settings {
 		args = append(args, "'"+s+"'")
 	}
@@ -279,8 +281,13 @@ func parseVectorIndex(idx *atlas.Index) (column string, settings []string, ok bo
 	if !isExpr {
 		return "", nil, false
 	}
-	rest, found := cutPrefixFold(unwrap(x.X), "libsql_vector_idx")
-	rest = strings.TrimSpace(rest)
+	body := unwrap(x.X)
+	const fn = "libsql_vector_idx"
+	found := len(body) >= len(fn) && strings.EqualFold(body[:len(fn)], fn)
+	rest := ""
+	if found {
+		rest = strings.TrimSpace(body[len(fn):])
+	}
 	if !found || !wrapped(rest) {
 		return "", nil, false
 	}
@@ -288,10 +295,11 @@ func parseVectorIndex(idx *atlas.Index) (column string, settings []string, ok bo
 	if len(args) == 0 {
 		return "", nil, false
 	}
-	column, tail, ok := ident(args[0])
-	if !ok || strings.TrimSpace(tail) != "" {
+	toks := ddl.Tokens(args[0])
+	if len(toks) != 1 || (toks[0].Kind != ddl.Word && toks[0].Kind != ddl.Quoted) {
 		return "", nil, false
 	}
+	column = toks[0].Name()
 	for _, a := range args[1:] {
 		if len(a) < 2 || a[0] != '\'' || a[len(a)-1] != '\'' {
 			return "", nil, false

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/entlibsql/entlibsql/internal/ddl"
 	"github.com/entlibsql/entlibsql/internal/hrana"
 )
 
@@ -72,7 +73,7 @@ var (
 
 func (c *conn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	pos, named := wireArgs(args)
-	res, err := c.run(ctx, hrana.Stmt{SQL: query, Args: pos, NamedArgs: named, SkipRows: true})
+	res, err := c.run(ctx, hrana.Stmt{SQL: ddl.RewriteSequence(query), Args: pos, NamedArgs: named, SkipRows: true})
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +82,7 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 
 func (c *conn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	pos, named := wireArgs(args)
-	return c.query(ctx, hrana.Stmt{SQL: query, Args: pos, NamedArgs: named})
+	return c.query(ctx, hrana.Stmt{SQL: ddl.RewriteSequence(query), Args: pos, NamedArgs: named})
 }
 
 // run executes one statement with whatever must travel with it.

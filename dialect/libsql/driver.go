@@ -12,7 +12,8 @@ import (
 // database as the SQLite it is.
 type Driver struct {
 	*entsql.Driver
-	fk fkRequests // see migrate.go
+	fk      fkRequests // see entmigrate.go
+	foreign bool       // the *sql.DB is another driver's (OpenDB)
 }
 
 var _ dialect.Driver = (*Driver)(nil)
@@ -43,5 +44,6 @@ func Open(dsn string, opts ...Option) (*Driver, error) {
 // OpenDB wraps a *sql.DB that reaches a libSQL database: one opened with
 // this package's Connector, or one from libsql-client-go or go-libsql.
 func OpenDB(db *sql.DB) *Driver {
-	return &Driver{Driver: entsql.OpenDB(dialect.SQLite, db)}
+	_, ours := db.Driver().(sqlDriver)
+	return &Driver{Driver: entsql.OpenDB(dialect.SQLite, db), foreign: !ours}
 }

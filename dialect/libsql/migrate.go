@@ -6,249 +6,119 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
-	"sync"
 
-	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
 
+	"github.com/entlibsql/entlibsql/internal/ddl"
 	"github.com/entlibsql/entlibsql/internal/hrana"
-	"github.com/entlibsql/entlibsql/schema"
+	"github.com/entlibsql/entlibsql/internal/rebuild"
 )
 
-// How an ent (Atlas) SQLite migration reaches ONE server stream.
+// A migration changes the schema, and SQLite rebuilds a table to change
+// most of it: copy the rows to a new table, drop the old one, rename. With
+// foreign keys on, dropping a parent table deletes (or refuses) its
+// children; so a migration runs with foreign keys off, which SQLite allows
+// only outside a transaction, on the connection the transaction then
+// uses. Over Hrana every pooled connection is its own server stream: a
+// pragma on one does nothing for another.
 //
-// ent runs it as: Exec("PRAGMA foreign_keys = off") on the driver, then
-// Tx(), whose first statement is Atlas's "PRAGMA foreign_key_check", the
-// plan, the check again, COMMIT, and Exec("PRAGMA foreign_keys = on") on
-// the driver. Over Hrana every pooled connection is its own stream, so run
-// as written the pragma lands on one stream and the plan on another, and a
-// table rebuild cascades into its children: every child row deleted.
-//
-// So the driver never runs those two pragmas on a pooled connection.
-// "off" leaves a request behind; the next transaction that opens with
-// PRAGMA foreign_key_check takes it and runs, on one pinned connection,
-// PRAGMA foreign_keys = off, BEGIN, the plan and COMMIT; then the
-// connection is discarded, closing its stream, so no pooled connection
-// ever carries foreign keys off. Other transactions, however concurrent,
-// start as usual and never see it. "on" ends a request (see fkRequests):
-// a fresh stream has foreign keys on.
+// Migration is that one connection, explicitly: foreign keys off on a
+// pinned stream, BEGIN IMMEDIATE, the plan held back and sent in batches,
+// the foreign keys checked once before COMMIT, and the stream discarded
+// after, so that no pooled connection keeps foreign keys off. Versioned
+// migrations (the schema package's Apply) use it directly; ent's
+// Schema.Create reaches it through the interception in entmigrate.go.
 
-var (
-	fkPragmaRe = regexp.MustCompile(`(?i)^\s*PRAGMA\s+(?:main\.)?foreign_keys\s*=\s*['"]?(on|off|true|false|yes|no|1|0)['"]?\s*;?\s*$`)
-	fkCheckRe  = regexp.MustCompile(`(?i)^\s*PRAGMA\s+(?:main\.)?foreign_key_check\s*;?\s*$`)
-)
-
-// fkPragma reports whether query sets foreign_keys, and to what.
-func fkPragma(query string) (on, ok bool) {
-	m := fkPragmaRe.FindStringSubmatch(query)
-	if m == nil {
-		return false, false
-	}
-	switch strings.ToLower(m[1]) {
-	case "on", "true", "yes", "1":
-		return true, true
-	}
-	return false, true
-}
-
-// fkRequests counts "foreign keys off" requests: waiting ones, not yet
-// taken by a migration transaction, and taken ones, whose "on" is still to
-// come. Telling the two apart keeps one migration's "on" from cancelling
-// another's waiting "off".
-type fkRequests struct {
-	mu             sync.Mutex
-	waiting, taken int
-}
-
-func (r *fkRequests) add() { r.mu.Lock(); r.waiting++; r.mu.Unlock() }
-
-// done is the "on" that ends a request: a taken one if any, else a
-// waiting one that no transaction took.
-func (r *fkRequests) done() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	switch {
-	case r.taken > 0:
-		r.taken--
-	case r.waiting > 0:
-		r.waiting--
-	}
-}
-
-func (r *fkRequests) take() bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.waiting == 0 {
-		return false
-	}
-	r.waiting--
-	r.taken++
-	return true
-}
-
-func (r *fkRequests) pending() bool { r.mu.Lock(); defer r.mu.Unlock(); return r.waiting > 0 }
-
-// Exec runs a statement on a pooled connection, except the foreign_keys
-// pragma, which asks for (or ends a request for) a migration transaction with
-// foreign keys off: see the comment at the top of this file. To set a
-// pragma on one connection, use DB().Conn.
-func (d *Driver) Exec(ctx context.Context, query string, args, v any) error {
-	if on, ok := fkPragma(query); ok && noArgs(args) {
-		if on {
-			d.fk.done()
-		} else {
-			d.fk.add()
-		}
-		if res, ok := v.(*sql.Result); ok {
-			*res = driver.RowsAffected(0)
-		}
-		return nil
-	}
-	return d.Driver.Exec(ctx, query, args, v)
-}
-
-func noArgs(args any) bool {
-	a, ok := args.([]any)
-	return args == nil || ok && len(a) == 0
-}
-
-// Tx starts a transaction.
-func (d *Driver) Tx(ctx context.Context) (dialect.Tx, error) {
-	return d.BeginTx(ctx, nil)
-}
-
-// BeginTx starts a transaction with options. While a foreign-keys-off
-// request is pending, the transaction starts at its first statement, so
-// that a migration (which opens with PRAGMA foreign_key_check) can take
-// the request.
-func (d *Driver) BeginTx(ctx context.Context, opts *sql.TxOptions) (dialect.Tx, error) {
-	if !d.fk.pending() {
-		return d.Driver.BeginTx(ctx, opts)
-	}
-	return &lazyTx{d: d, ctx: ctx, opts: opts}, nil
-}
-
-// lazyTx is a transaction not started yet: its first statement decides
-// whether it is a migration.
-type lazyTx struct {
-	d    *Driver
-	ctx  context.Context
-	opts *sql.TxOptions
-	tx   dialect.Tx // once started
-}
-
-func (t *lazyTx) start(query string) error {
-	if t.tx != nil {
-		return nil
-	}
-	if fkCheckRe.MatchString(query) && t.d.fk.take() {
-		// On failure the request stays taken: ent sends its "on" after.
-		mt, err := beginMigration(t.ctx, t.d.DB(), t.opts)
-		if err != nil {
-			return err
-		}
-		t.tx = mt
-		return nil
-	}
-	tx, err := t.d.Driver.BeginTx(t.ctx, t.opts)
-	if err != nil {
-		return err
-	}
-	t.tx = tx
-	return nil
-}
-
-func (t *lazyTx) Exec(ctx context.Context, query string, args, v any) error {
-	if err := t.start(query); err != nil {
-		return err
-	}
-	return t.tx.Exec(ctx, query, args, v)
-}
-
-func (t *lazyTx) Query(ctx context.Context, query string, args, v any) error {
-	if err := t.start(query); err != nil {
-		return err
-	}
-	return t.tx.Query(ctx, query, args, v)
-}
-
-// Commit and Rollback of a transaction that ran nothing have nothing to do.
-func (t *lazyTx) Commit() error {
-	if t.tx == nil {
-		return nil
-	}
-	return t.tx.Commit()
-}
-
-func (t *lazyTx) Rollback() error {
-	if t.tx == nil {
-		return nil
-	}
-	return t.tx.Rollback()
-}
-
-// migrationTx is a transaction with foreign keys off on a pinned
-// connection, discarded at the end. On this driver's own connections the
-// statements whose result nobody asks for (ent runs its plan so) wait and
-// go together (see plan.go): with the next statement that needs an
-// answer, or with COMMIT.
-type migrationTx struct {
+// Migration is a transaction for schema changes: see BeginMigration. It
+// is an ent dialect.Tx, so ent's migrate and Atlas can run on it.
+type Migration struct {
 	ctx     context.Context
 	conn    *sql.Conn
 	tx      *sql.Tx
 	eq      entsql.Conn
 	done    bool
-	checks  fkChecks
-	batches bool         // the connection is this driver's
+	fk      fkChecks
+	batches bool         // the connection is this driver's: plan statements wait and go together
 	plan    []hrana.Stmt // statements not sent yet
+	restore string       // another driver's connection: the foreign_keys value to put back on it
+	atlas   bool         // answer Atlas's PRAGMA foreign_key_check (see fkcheck.go)
+	guard   *rebuildGuard
 }
 
-func beginMigration(ctx context.Context, db *sql.DB, opts *sql.TxOptions) (*migrationTx, error) {
+// BeginMigration starts a migration transaction on a connection of its
+// own: PRAGMA foreign_keys = off, then BEGIN IMMEDIATE, so that
+// concurrent migrations queue at BEGIN instead of each reading a snapshot
+// it then cannot upgrade to a write. Statements whose results nobody asks
+// for wait and go to the server together, with the next statement that
+// needs an answer or with COMMIT; a failing one rolls everything back and
+// its error names it.
+//
+// Commit first checks the foreign keys: rows that break one and did not
+// at the start fail it with a *ForeignKeyError, rolled back. Either way
+// the connection is then discarded, closing its stream. (On a connection
+// of another driver, through OpenDB, the transaction is that driver's
+// usual BEGIN, and the connection gets its foreign_keys setting back and
+// stays: it may be the only one an in-memory database has.)
+//
+// ctx governs the whole migration, Commit included.
+func (d *Driver) BeginMigration(ctx context.Context) (*Migration, error) {
+	return beginMigration(ctx, d.DB(), nil)
+}
+
+func beginMigration(ctx context.Context, db *sql.DB, opts *sql.TxOptions) (*Migration, error) {
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return nil, err
 	}
+	ours := conn.Raw(immediateNext) == nil
+	m := &Migration{ctx: ctx, conn: conn, batches: ours}
+	if !ours {
+		if m.restore, err = foreignKeysSetting(ctx, conn); err != nil {
+			discard(conn)
+			return nil, fmt.Errorf("libsql: migration: reading PRAGMA foreign_keys: %w", err)
+		}
+	}
 	if _, err := conn.ExecContext(ctx, "PRAGMA foreign_keys = off"); err != nil {
-		discard(conn)
+		m.end(nil)
 		return nil, fmt.Errorf("libsql: migration: turning foreign keys off: %w", err)
 	}
-	// A migration writes: BEGIN IMMEDIATE takes the write lock first, so
-	// that concurrent migrations queue at BEGIN instead of each reading a
-	// snapshot it then cannot upgrade to a write. (Over libsql-client-go,
-	// through OpenDB, the transaction is its usual BEGIN.)
-	ours := conn.Raw(immediateNext) == nil
-	tx, err := conn.BeginTx(ctx, opts)
-	if err != nil {
-		discard(conn)
+	if m.tx, err = conn.BeginTx(ctx, opts); err != nil {
+		m.end(nil)
 		return nil, fmt.Errorf("libsql: migration: BEGIN: %w", err)
 	}
-	return &migrationTx{ctx: ctx, conn: conn, tx: tx, eq: entsql.Conn{ExecQuerier: tx}, batches: ours}, nil
+	m.eq = entsql.Conn{ExecQuerier: m.tx}
+	return m, nil
 }
 
-// flush sends the statements held back, in the transaction.
-func (m *migrationTx) flush(ctx context.Context, commit bool) error {
-	if len(m.plan) == 0 {
-		return nil
+func foreignKeysSetting(ctx context.Context, conn *sql.Conn) (string, error) {
+	var on int
+	if err := conn.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&on); err != nil {
+		return "", err
 	}
-	plan := m.plan
-	m.plan = nil
-	return m.conn.Raw(func(dc any) error { return dc.(*conn).runPlan(ctx, plan, commit) })
+	return fmt.Sprint(on), nil
 }
 
-// Exec runs one statement of the plan, rewritten for sqld where Atlas
-// writes SQL that sqld refuses. A failure names the statement.
-func (m *migrationTx) Exec(ctx context.Context, query string, args, v any) error {
-	stmt := schema.Rewrite(query)
-	if m.checks.wantsStart(stmt) {
-		if err := m.flush(ctx, false); err != nil {
-			return err
-		}
-		if err := m.checks.readStart(ctx, m.eq); err != nil {
+// Exec runs one statement of the migration. A sqlite_sequence row Atlas
+// wrote with double quotes, which sqld refuses, is rewritten.
+func (m *Migration) Exec(ctx context.Context, query string, args, v any) error {
+	if m.done {
+		return sql.ErrTxDone
+	}
+	stmt := ddl.RewriteSequence(query)
+	if m.guard != nil && !rebuild.IsKept(ctx) {
+		if err := m.guard.exec(ctx, m, stmt); err != nil {
 			return err
 		}
 	}
+	if m.fk.wantsStart(stmt) {
+		// The statements held back cannot change the violations (this is
+		// the first that can): read them without sending those first.
+		if err := m.fk.readStart(ctx, m.eq); err != nil {
+			return err
+		}
+	}
+	m.fk.ran(stmt)
 	if m.batches && v == nil {
 		st, ok, err := planStmt(stmt, args)
 		if err != nil {
@@ -268,24 +138,53 @@ func (m *migrationTx) Exec(ctx context.Context, query string, args, v any) error
 	return nil
 }
 
-// Query answers Atlas's foreign key checks (see fkcheck.go) and runs the
-// rest, after the statements held back unless the answer does not read
-// the database.
-func (m *migrationTx) Query(ctx context.Context, query string, args, v any) error {
-	check := fkCheckRe.MatchString(query) && noArgs(args)
-	if !check || m.checks.dirty {
-		if err := m.flush(ctx, false); err != nil {
-			return err
-		}
+// Query runs a query in the migration, after the statements held back.
+// Within ent's Schema.Create it also answers Atlas's foreign key checks
+// (see fkcheck.go).
+func (m *Migration) Query(ctx context.Context, query string, args, v any) error {
+	if m.done {
+		return sql.ErrTxDone
 	}
-	if check {
-		return m.checks.answer(ctx, m.eq, v)
+	if m.atlas && fkCheckRe.MatchString(query) && noArgs(args) {
+		return m.fk.answer(ctx, m, v)
+	}
+	if err := m.flush(ctx, false); err != nil {
+		return err
 	}
 	return m.eq.Query(ctx, query, args, v)
 }
 
-// Commit sends the statements held back with COMMIT, in one request.
-func (m *migrationTx) Commit() error {
+// flush sends the statements held back, in the transaction.
+func (m *Migration) flush(ctx context.Context, commit bool) error {
+	if len(m.plan) == 0 {
+		return nil
+	}
+	plan := m.plan
+	m.plan = nil
+	return m.conn.Raw(func(dc any) error { return dc.(*conn).runPlan(ctx, plan, commit) })
+}
+
+// Commit checks the foreign keys and commits, sending the statements held
+// back with COMMIT in one request. New foreign-key violations roll the
+// migration back with a *ForeignKeyError; so does, in ent's Schema.Create,
+// a table rebuild that lost what the ent schema does not declare.
+func (m *Migration) Commit() error {
+	if m.done {
+		return sql.ErrTxDone
+	}
+	if m.guard != nil {
+		if err := m.guard.commit(m.ctx, m); err != nil {
+			return errors.Join(err, m.Rollback())
+		}
+	}
+	fresh, err := m.fk.check(m.ctx, m)
+	if err == nil && len(fresh) > 0 {
+		err = newForeignKeyError(fresh)
+	}
+	if err != nil {
+		_ = m.Rollback() // err says what failed
+		return err
+	}
 	if err := m.flush(m.ctx, true); err != nil {
 		_ = m.end(m.tx.Rollback) // the batch ended the transaction
 		return err
@@ -293,19 +192,44 @@ func (m *migrationTx) Commit() error {
 	return m.end(m.tx.Commit)
 }
 
-func (m *migrationTx) Rollback() error {
+// Rollback ends the migration, changing nothing.
+func (m *Migration) Rollback() error {
 	m.plan = nil
 	return m.end(m.tx.Rollback)
 }
 
-func (m *migrationTx) end(f func() error) error {
+// end ends the transaction with f, then the connection: discarded if it
+// is this driver's, given back its foreign keys otherwise.
+func (m *Migration) end(f func() error) error {
 	if m.done {
 		return sql.ErrTxDone
 	}
 	m.done = true
-	err := f()
-	discard(m.conn)
+	var err error
+	if f != nil {
+		err = f()
+	}
+	if m.batches || !m.restored() {
+		discard(m.conn)
+		return err
+	}
+	_ = m.conn.Close()
 	return err
+}
+
+// restored puts foreign keys back as they were on another driver's
+// connection, and reports whether they are: a connection still in a
+// transaction (a COMMIT that failed) ignores the pragma, and is discarded.
+func (m *Migration) restored() bool {
+	if m.restore == "" {
+		return false
+	}
+	ctx := context.WithoutCancel(m.ctx)
+	if _, err := m.conn.ExecContext(ctx, "PRAGMA foreign_keys = "+m.restore); err != nil {
+		return false
+	}
+	now, err := foreignKeysSetting(ctx, m.conn)
+	return err == nil && now == m.restore
 }
 
 // immediateNext makes a connection of this driver open its next
@@ -326,63 +250,95 @@ func discard(conn *sql.Conn) {
 	_ = conn.Close()
 }
 
-// The *Context methods serve ent's sql/execquery feature
-// (client.ExecContext, tx.QueryContext) with the same rules as Exec and
-// Query.
-
-type execQuerier interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}
-
-// ExecContext is Exec for database/sql-style callers.
-func (d *Driver) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	if _, ok := fkPragma(query); ok && len(args) == 0 {
-		var res sql.Result
-		err := d.Exec(ctx, query, []any{}, &res)
-		return res, err
-	}
-	return d.Driver.ExecContext(ctx, query, args...)
-}
-
-func (t *lazyTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	eq, err := t.startEQ(query)
-	if err != nil {
-		return nil, err
-	}
-	return eq.ExecContext(ctx, query, args...)
-}
-
-func (t *lazyTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	eq, err := t.startEQ(query)
-	if err != nil {
-		return nil, err
-	}
-	return eq.QueryContext(ctx, query, args...)
-}
-
-// startEQ starts the transaction and returns its database/sql-style side.
-func (t *lazyTx) startEQ(query string) (execQuerier, error) {
-	if err := t.start(query); err != nil {
-		return nil, err
-	}
-	eq, ok := t.tx.(execQuerier)
-	if !ok {
-		return nil, fmt.Errorf("libsql: %T has no ExecContext or QueryContext", t.tx)
-	}
-	return eq, nil
-}
-
-func (m *migrationTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+// ExecContext is Exec for database/sql-style callers (ent's sql/execquery
+// feature).
+func (m *Migration) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	var res sql.Result
 	err := m.Exec(ctx, query, args, &res)
 	return res, err
 }
 
-func (m *migrationTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+// QueryContext is Query for database/sql-style callers.
+func (m *Migration) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	var rows entsql.Rows
 	if err := m.Query(ctx, query, args, &rows); err != nil {
 		return nil, err
 	}
 	return rows.ColumnScanner.(*sql.Rows), nil
+}
+
+// rebuildGuard keeps ent's own plans (Schema.Create without the schema
+// package's WithLibSQL) from rebuilding a table into one that lacks what
+// the database held beyond the ent schema: a trigger, an index, a column,
+// a table option, statistics. The driver cannot tell which of those ent
+// meant to drop (WithDropColumn, WithDropIndex), so it keeps none itself:
+// such a migration is rolled back with an error naming what it would have
+// lost, and WithLibSQL, which reads ent's intent, keeps them.
+type rebuildGuard struct {
+	before  *rebuild.Catalog // read before the first DROP TABLE
+	rebuilt []string         // the tables dropped
+}
+
+// exec sees each statement before it is held back or sent.
+func (g *rebuildGuard) exec(ctx context.Context, m *Migration, stmt string) error {
+	table, ok := ddl.DropTable(stmt)
+	if !ok {
+		return nil
+	}
+	if g.before == nil {
+		// Read before the statements held back run: ent's plan creates
+		// nothing on a table before it rebuilds it.
+		cat, err := rebuild.Read(ctx, m.eq)
+		if err != nil {
+			return fmt.Errorf("libsql: migration: %w", err)
+		}
+		g.before = cat
+	}
+	if deps := g.before.Dependents(table); len(deps) > 0 {
+		return &RebuildError{Table: table, Blocked: rebuild.Describe(deps)}
+	}
+	g.rebuilt = append(g.rebuilt, table)
+	return nil
+}
+
+// commit compares the rebuilt tables with what they were.
+func (g *rebuildGuard) commit(ctx context.Context, m *Migration) error {
+	if len(g.rebuilt) == 0 {
+		return nil
+	}
+	if err := m.flush(ctx, false); err != nil {
+		return err
+	}
+	after, err := rebuild.Read(ctx, m.eq)
+	if err != nil {
+		return fmt.Errorf("libsql: migration: %w", err)
+	}
+	var errs []error
+	for _, t := range g.rebuilt {
+		if lost := rebuild.Losses(g.before, after, t); len(lost) > 0 {
+			errs = append(errs, &RebuildError{Table: t, Lost: lost})
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// RebuildError is ent's plan rebuilding a table in a way that would lose
+// what the table holds beyond the ent schema, or that cannot succeed
+// because views or triggers read the table. The migration was rolled
+// back: nothing changed. The schema package's WithLibSQL option keeps
+// these objects through a rebuild.
+type RebuildError struct {
+	Table   string
+	Lost    []string // what the rebuilt table no longer has
+	Blocked []string // the views and triggers that read it
+}
+
+func (e *RebuildError) Error() string {
+	const fix = "pass schema.WithLibSQL() (package github.com/entlibsql/entlibsql/schema) to Schema.Create: its rebuilds keep them"
+	if len(e.Blocked) > 0 {
+		return fmt.Sprintf("libsql: the migration rebuilds table %q, which %s read: SQLite cannot rename the new table while they do; it was rolled back, nothing changed; %s",
+			e.Table, strings.Join(e.Blocked, ", "), fix)
+	}
+	return fmt.Sprintf("libsql: the migration rebuilds table %q from the ent schema alone and would lose what the ent schema does not declare: %s; it was rolled back, nothing changed; %s",
+		e.Table, strings.Join(e.Lost, ", "), fix)
 }

@@ -43,3 +43,36 @@ func TestMigrationRebuildStatusQuoLosesRows(t *testing.T) {
 		t.Fatal("the status quo kept every child row: this baseline no longer shows the bug")
 	}
 }
+
+// Over libsql-client-go too, the sqlite_sequence rows of ent's migration
+// files run through the driver: ent's Exec, a transaction, a migration.
+func TestSequenceRowsThroughClientGo(t *testing.T) {
+	db := clientGoDB(t, sqldtest.URL())
+	drv := libsql.OpenDB(db)
+	ways := map[string]func(context.Context, string) error{
+		"driver": func(ctx context.Context, q string) error { return drv.Exec(ctx, q, []any{}, nil) },
+		"tx": func(ctx context.Context, q string) error {
+			tx, err := drv.Tx(ctx)
+			if err != nil {
+				return err
+			}
+			if err := tx.Exec(ctx, q, []any{}, nil); err != nil {
+				tx.Rollback()
+				return err
+			}
+			return tx.Commit()
+		},
+		"migration": func(ctx context.Context, q string) error {
+			m, err := drv.BeginMigration(ctx)
+			if err != nil {
+				return err
+			}
+			if err := m.Exec(ctx, q, []any{}, nil); err != nil {
+				m.Rollback()
+				return err
+			}
+			return m.Commit()
+		},
+	}
+	migratetest.SequenceRows(t, db, fmt.Sprintf("cgs%d", time.Now().UnixNano()%1e9), ways)
+}

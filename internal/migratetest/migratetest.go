@@ -142,23 +142,30 @@ func Snapshot(t testing.TB, db *sql.DB, tables []*entschema.Table) string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cols, _ := rows.Columns()
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		for rows.Next() {
-			if err := rows.Scan(ptrs...); err != nil {
-				t.Fatal(err)
-			}
-			fmt.Fprintf(&b, "%v\n", vals)
-		}
-		if err := rows.Close(); err != nil {
-			t.Fatal(err)
-		}
+		eachRow(t, rows, func(vals []any) { fmt.Fprintf(&b, "%v\n", vals) })
 	}
 	return b.String()
+}
+
+// eachRow calls f with the values of each row, then closes rows.
+func eachRow(t testing.TB, rows *sql.Rows, f func(vals []any)) {
+	t.Helper()
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	vals := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		f(vals)
+	}
+	if err := rows.Close(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // Count returns the rows of table.
@@ -249,6 +256,38 @@ func ForeignKeysOnEverywhere(t testing.TB, db *sql.DB) {
 		var on int
 		if err := c.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&on); err != nil || on != 1 {
 			t.Fatalf("pooled connection %d: foreign_keys = %d, %v", i, on, err)
+		}
+	}
+}
+
+// SequenceRows runs the sqlite_sequence rows ent's own migration files
+// carry (INSERT INTO sqlite_sequence (name, seq) VALUES ("t", N), with
+// double quotes, which sqld refuses) each way the caller gives, checking
+// that each took.
+func SequenceRows(t *testing.T, db *sql.DB, prefix string, ways map[string]func(ctx context.Context, query string) error) {
+	t.Helper()
+	ctx := context.Background()
+	for name, exec := range ways {
+		table := fmt.Sprintf("%s_seq_%s", prefix, strings.Map(func(r rune) rune {
+			if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+				return r
+			}
+			return '_'
+		}, name))
+		if _, err := db.ExecContext(ctx, "CREATE TABLE "+table+" (id integer PRIMARY KEY AUTOINCREMENT)"); err != nil {
+			t.Fatal(err)
+		}
+		for i, q := range []string{
+			fmt.Sprintf(`INSERT INTO sqlite_sequence (name, seq) VALUES ("%s", 4294967296)`, table),
+			fmt.Sprintf(`UPDATE sqlite_sequence SET seq = 8589934592 WHERE name = "%s"`, table),
+		} {
+			if err := exec(ctx, q); err != nil {
+				t.Fatalf("%s: %s: %v", name, q, err)
+			}
+			var seq int64
+			if err := db.QueryRowContext(ctx, "SELECT seq FROM sqlite_sequence WHERE name = ?", table).Scan(&seq); err != nil || seq != int64(i+1)<<32 {
+				t.Fatalf("%s: after %s the sequence is %d, %v", name, q, seq, err)
+			}
 		}
 	}
 }

@@ -6,7 +6,7 @@ import (
 	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql/schema"
 
-	"github.com/entlibsql/entlibsql/dialect/libsql"
+	libsqlschema "github.com/entlibsql/entlibsql/schema"
 )
 
 // libsqlOptions are the options Create migrates with: on a libSQL driver,
@@ -14,5 +14,5 @@ import (
 // of table rebuilds, rows checked first) before opts; on any other, opts.
 // Generate with libsqlentc.WithoutLibSQLSchema() to turn this off.
 func libsqlOptions(drv dialect.Driver, opts []schema.MigrateOption) []schema.MigrateOption {
-	return libsql.SchemaOptions(drv, opts...)
+	return libsqlschema.Defaults(drv, opts...)
 }

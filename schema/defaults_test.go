@@ -1,4 +1,4 @@
-package libsql
+package schema
 
 import (
 	"io"
@@ -7,10 +7,12 @@ import (
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
 	entschema "entgo.io/ent/dialect/sql/schema"
+
+	"github.com/entlibsql/entlibsql/dialect/libsql"
 )
 
-func TestSchemaOptions(t *testing.T) {
-	own := OpenDB(nil)
+func TestDefaults(t *testing.T) {
+	own := libsql.OpenDB(nil)
 	mine := entschema.WithDropIndex(true)
 	tests := []struct {
 		name string
@@ -25,7 +27,7 @@ func TestSchemaOptions(t *testing.T) {
 		{"nil", nil, 1},
 	}
 	for _, tt := range tests {
-		if got := SchemaOptions(tt.drv, mine); len(got) != tt.want {
+		if got := Defaults(tt.drv, mine); len(got) != tt.want {
 			t.Errorf("%s: %d options, want %d", tt.name, len(got), tt.want)
 		}
 	}
