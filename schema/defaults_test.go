@@ -12,7 +12,11 @@ import (
 )
 
 func TestDefaults(t *testing.T) {
-	own := libsql.OpenDB(nil)
+	own, err := libsql.Open("http://127.0.0.1:1") // opens nothing yet
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer own.Close()
 	mine := entschema.WithDropIndex(true)
 	tests := []struct {
 		name string
