@@ -48,6 +48,7 @@ type CursorEntry struct {
 type Cursor struct {
 	c       *Client
 	steps   int  // the batch's steps
+	step    int  // the step begun last
 	lastEnd bool // the last step ended (or the cursor failed as a whole)
 	done    bool
 
@@ -63,9 +64,9 @@ type Cursor struct {
 
 	// Over WebSocket: the cursor on the socket, entries fetched and not
 	// yet read, and whether the server has sent the last.
-	ws     *wsSocket
-	ctx    context.Context
-	id     int32
+	ws       *wsSocket
+	ctx      context.Context
+	id       int32
 	buf      []CursorEntry
 	wsDone   bool
 	wsClosed bool
@@ -347,7 +348,14 @@ func (c *Cursor) take(e *CursorEntry) (bool, error) {
 	default:
 		return false, nil
 	}
-	if e.Type == "error" || (e.Type == "step_end" || e.Type == "step_error") && e.Step == c.steps-1 {
+	switch e.Type {
+	case "step_begin":
+		c.step = e.Step
+	case "step_end": // it names no step: the one begun last
+		c.lastEnd = c.step == c.steps-1
+	case "step_error":
+		c.lastEnd = e.Step == c.steps-1
+	case "error":
 		c.lastEnd = true
 	}
 	return true, nil

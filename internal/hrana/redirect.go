@@ -70,7 +70,7 @@ func redirectError(resp *http.Response) *HTTPError {
 	}
 	return &HTTPError{
 		Status:  resp.StatusCode,
-		Message: fmt.Sprintf("the server redirected the request to %s; Hrana servers do not redirect, and this client follows a redirect only to the same scheme, host and port (307 or 308 for a request with a body), so it was not followed", where),
+		Message: fmt.Sprintf("the server redirected the request to %s, which was not followed (Hrana servers do not redirect; only a 307 or 308 to the same scheme, host and port is followed)", where),
 	}
 }
 
