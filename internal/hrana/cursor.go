@@ -51,6 +51,9 @@ type Cursor struct {
 	step    int  // the step begun last
 	lastEnd bool // the last step ended (or the cursor failed as a whole)
 	done    bool
+	// waitSince is when the caller began waiting for progress; the
+	// request timeout runs from it (zero: not waiting).
+	waitSince time.Time
 
 	// Over HTTP.
 	body      io.ReadCloser
@@ -301,12 +304,29 @@ func (c *Cursor) next() (*CursorEntry, error) {
 	if c.done {
 		return nil, io.EOF
 	}
+	if c.waitSince.IsZero() {
+		c.waitSince = time.Now()
+		if c.w != nil {
+			c.w.arm() // until progress is delivered
+		}
+	}
+	e, err := c.nextEntry()
+	if err != nil || progress(e) {
+		c.waitSince = time.Time{}
+		if c.w != nil {
+			c.w.pause()
+		}
+	}
+	return e, err
+}
+
+// progress reports whether delivering e is progress: a row, or the end of
+// a step. A step_begin alone is not (a server could send them forever).
+func progress(e *CursorEntry) bool { return e == nil || e.Type != "step_begin" }
+
+func (c *Cursor) nextEntry() (*CursorEntry, error) {
 	if c.ws != nil {
 		return c.wsNext()
-	}
-	if c.w != nil {
-		c.w.arm() // until an entry is delivered
-		defer c.w.pause()
 	}
 	for {
 		line, err := c.line()

@@ -136,6 +136,14 @@ func (c *Client) bounded(ctx context.Context) (context.Context, context.CancelFu
 	return context.WithTimeoutCause(ctx, c.timeout, &TimeoutError{After: c.timeout})
 }
 
+// boundedFrom is bounded with the request timeout counted from start.
+func (c *Client) boundedFrom(ctx context.Context, start time.Time) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok || c.timeout <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithDeadlineCause(ctx, start.Add(c.timeout), &TimeoutError{After: c.timeout})
+}
+
 // backgroundBound is the bound of work the client does on its own (a
 // WebSocket dial, closing a cursor or a stream): the request timeout, or
 // abandonTimeout when that is off.

@@ -121,8 +121,8 @@ func (c *Cursor) takePage(a wsAnswer) error {
 }
 
 // wsNext returns the next entry, fetching pages as needed: within the
-// request timeout for the whole call, however many pages come without an
-// entry.
+// request timeout since the caller began waiting for progress, however
+// many pages come without it.
 func (c *Cursor) wsNext() (*CursorEntry, error) {
 	var ctx context.Context
 	for {
@@ -139,7 +139,7 @@ func (c *Cursor) wsNext() (*CursorEntry, error) {
 		}
 		if ctx == nil {
 			var cancel context.CancelFunc
-			ctx, cancel = c.c.bounded(c.ctx)
+			ctx, cancel = c.c.boundedFrom(c.ctx, c.waitSince)
 			defer cancel()
 		}
 		if ctx.Err() != nil {
