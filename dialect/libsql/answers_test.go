@@ -20,19 +20,6 @@ import (
 // errors that say so, never a panic; COMMIT is acknowledged only by its
 // own result; errors have one prefix and tell their cause.
 
-// cursorEntries is a cursor body that answers the last step of a batch
-// with entries (the steps before it succeed).
-func cursorEntries(entries ...string) func(w http.ResponseWriter, flush func(), steps []string) {
-	return func(w http.ResponseWriter, flush func(), steps []string) {
-		for i := 0; i < len(steps)-1; i++ {
-			fmt.Fprintf(w, "{\"type\":\"step_begin\",\"step\":%d,\"cols\":[]}\n{\"type\":\"step_end\",\"affected_row_count\":0}\n", i)
-		}
-		for _, e := range entries {
-			fmt.Fprintln(w, strings.ReplaceAll(e, "$STEP", fmt.Sprint(len(steps)-1)))
-		}
-	}
-}
-
 // queryOutcome runs a streamed query, outside and inside a transaction,
 // reading every row, and returns the errors.
 func queryOutcome(t *testing.T, db *sql.DB) []error {
@@ -260,7 +247,7 @@ func TestLostWebSocketSaysWhy(t *testing.T) {
 		f := sqldtest.NewFake(nil)
 		t.Cleanup(f.Close)
 		f.SetHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{"hrana3"}})
+			conn, err := acceptHrana(w, r)
 			if err != nil {
 				return
 			}

@@ -65,8 +65,9 @@ var constraintCodes = []struct{ text, code string }{
 	{"PRIMARY KEY constraint failed", "SQLITE_CONSTRAINT_PRIMARYKEY"},
 }
 
-// sqldSQLitePrefix is how sqld introduces SQLite's message.
-const sqldSQLitePrefix = "SQLite error: "
+// sqldPrefixes are how sqld introduces SQLite's message: its own, and a
+// replica's for an error of the primary.
+var sqldPrefixes = []string{"error executing a request on the primary: ", "SQLite error: "}
 
 func serverError(he *hrana.Error) *Error {
 	e := &Error{Code: he.Code, ServerCode: he.Code, Message: he.Message}
@@ -81,8 +82,8 @@ func serverError(he *hrana.Error) *Error {
 		}
 	}
 	if strings.HasPrefix(e.Code, "SQLITE_") {
-		if i := strings.Index(e.Message, sqldSQLitePrefix); i >= 0 {
-			e.Message = e.Message[i+len(sqldSQLitePrefix):]
+		for _, p := range sqldPrefixes {
+			e.Message = strings.TrimPrefix(e.Message, p)
 		}
 	}
 	return e

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"github.com/entlibsql/entlibsql/dialect/libsql"
 	"github.com/entlibsql/entlibsql/internal/sqldtest"
 )
@@ -261,3 +263,22 @@ func wsFake(t testing.TB, answer sqldtest.WSAnswer) *sqldtest.Fake {
 
 // wsOf is the ws:// URL of a fake.
 func wsOf(f *sqldtest.Fake) string { return "ws://" + f.Addr() }
+
+// acceptHrana accepts a Hrana 3 WebSocket upgrade, for fakes that speak
+// the protocol themselves.
+func acceptHrana(w http.ResponseWriter, r *http.Request) (*websocket.Conn, error) {
+	return websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{"hrana3"}})
+}
+
+// cursorEntries is a cursor body that answers the last step of a batch
+// with entries (the steps before it succeed).
+func cursorEntries(entries ...string) func(w http.ResponseWriter, flush func(), steps []string) {
+	return func(w http.ResponseWriter, flush func(), steps []string) {
+		for i := 0; i < len(steps)-1; i++ {
+			fmt.Fprintf(w, "{\"type\":\"step_begin\",\"step\":%d,\"cols\":[]}\n{\"type\":\"step_end\",\"affected_row_count\":0}\n", i)
+		}
+		for _, e := range entries {
+			fmt.Fprintln(w, strings.ReplaceAll(e, "$STEP", fmt.Sprint(len(steps)-1)))
+		}
+	}
+}
