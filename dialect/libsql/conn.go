@@ -341,14 +341,10 @@ func (c *conn) IsValid() bool {
 	return true
 }
 
-// Close closes the server stream if one is open (one request, bounded).
+// Close closes the server stream if one is open (see hrana.Stream.Close).
 func (c *conn) Close() error {
 	c.warm.unpark(c)
-	if c.stream.Open() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_, _ = c.stream.Pipeline(ctx, hrana.Close())
-	}
+	c.stream.Close()
 	c.bad = true
 	return nil
 }

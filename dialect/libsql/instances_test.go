@@ -208,4 +208,3 @@ func TestWebSocketStreamCap(t *testing.T) {
 	}
 	t.Logf("at most %d streams open at once", peak.Load())
 }
-

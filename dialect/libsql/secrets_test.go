@@ -38,7 +38,7 @@ func TestServerTextNeverShowsTheToken(t *testing.T) {
 			return `{"type":"ok","response":{"type":"execute","result":{"cols":[{"name":"x"}],"rows":[[{"type":"integer","value":"` + fakeToken + `"}]],"affected_row_count":0}}}`
 		}},
 		"cursor step error": &hranaHTTP{cursor: cursorEntries(`{"type":"step_error","step":$STEP,"error":{"message":"` + long + fakeToken + `","code":"` + fakeToken + `"}}`)},
-		"cursor value": &hranaHTTP{cursor: cursorEntries(`{"type":"step_begin","step":$STEP,"cols":[{"name":"x"}]}`, `{"type":"row","row":[{"type":"`+fakeToken+`"}]}`)},
+		"cursor value":      &hranaHTTP{cursor: cursorEntries(`{"type":"step_begin","step":$STEP,"cols":[{"name":"x"}]}`, `{"type":"row","row":[{"type":"`+fakeToken+`"}]}`)},
 		"error page": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			answer(w, 502, "<html><body>"+long+" Authorization: Bearer "+fakeToken+"</body></html>")
 		}),

@@ -58,6 +58,23 @@ func (s *Stream) Reset() {
 	s.forget()
 }
 
+// Close closes the server stream, if one is open: over HTTP with one
+// request, waited for (within abandonTimeout), so that what the stream
+// held is gone when Close returns; over WebSocket by queueing
+// close_stream, which the server runs after everything sent before it.
+func (s *Stream) Close() {
+	if !s.Open() {
+		return
+	}
+	if s.ws != nil {
+		s.Reset()
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), abandonTimeout)
+	defer cancel()
+	_, _ = s.Pipeline(ctx, Close())
+}
+
 // forget drops the handle's stream without telling the server.
 func (s *Stream) forget() {
 	s.baton, s.baseURL = "", ""
