@@ -164,7 +164,12 @@ func (c *conn) runFirstInTx(ctx context.Context, st hrana.Stmt) (*hrana.StmtResu
 // bad. An exchange that provably never reached the server, on a conn with
 // nothing to lose, is driver.ErrBadConn so database/sql retries it.
 func (c *conn) pipeline(ctx context.Context, reqs ...hrana.Request) ([]hrana.Result, error) {
-	held := c.sticky || c.tx != txNone
+	return c.pipelineHeld(ctx, c.sticky || c.tx != txNone, reqs...)
+}
+
+// pipelineHeld is pipeline, held saying whether the stream holds state.
+func (c *conn) pipelineHeld(ctx context.Context, held bool, reqs ...hrana.Request) ([]hrana.Result, error) {
+	c.stream.Holding = held
 	var results []hrana.Result
 	err := c.attempt(ctx, held, func() (err error) {
 		results, err = c.stream.Pipeline(ctx, reqs...)
@@ -248,7 +253,9 @@ func (c *conn) endTx(commit bool) error {
 	} else {
 		req = hrana.Execute(hrana.Stmt{SQL: "ROLLBACK", SkipRows: true})
 	}
-	results, err := c.pipeline(ctx, req)
+	// The stream holds the transaction until this answer: held, so that a
+	// lost answer is never resent on a fresh stream.
+	results, err := c.pipelineHeld(ctx, true, req)
 	if err != nil {
 		return err
 	}
@@ -285,6 +292,7 @@ func (c *conn) discardStream(ctx context.Context) {
 	if !c.stream.Open() {
 		return
 	}
+	c.stream.Holding = true
 	if c.sticky {
 		_, _ = c.stream.Pipeline(ctx, hrana.Execute(hrana.Stmt{SQL: "ROLLBACK", SkipRows: true}))
 		return

@@ -151,6 +151,7 @@ func lastWords(s string, n int) []string {
 // conn holding nothing is a bad connection database/sql retries.
 func (c *conn) openCursor(ctx context.Context, b hrana.Batch) (*hrana.Cursor, error) {
 	held := c.sticky || c.tx != txNone
+	c.stream.Holding = held
 	var cur *hrana.Cursor
 	err := c.attempt(ctx, held, func() (err error) {
 		cur, err = c.stream.Cursor(ctx, b)

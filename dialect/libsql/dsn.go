@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -194,7 +195,7 @@ func ParseURL(dsn string) (*Config, error) {
 		transport += "s"
 	}
 	if strings.Contains(host, ":") {
-		host = "[" + host + "]"
+		host = "[" + strings.Replace(host, "%", "%25", 1) + "]" // a zone's % escaped, as URLs write it
 	}
 	if port != "" {
 		host += ":" + port
@@ -208,6 +209,13 @@ func ParseURL(dsn string) (*Config, error) {
 // punycode), so that the URL printed is the one reached: "127。0。0。1"
 // dials 127.0.0.1.
 func dialledHost(host string) (string, error) {
+	if strings.Contains(host, ":") { // only an IPv6 address, from [...]
+		addr, _, _ := strings.Cut(host, "%")
+		if net.ParseIP(addr) == nil {
+			return "", errors.New("invalid host")
+		}
+		return host, nil
+	}
 	if isASCII(host) {
 		return host, nil
 	}

@@ -106,8 +106,8 @@ func (s *Stream) cursor(ctx context.Context, b Batch) (*Cursor, error) {
 	body = append(body, '}')
 	baton, base, c := s.baton, s.baseURL, s.c
 	start := time.Now()
-	xctx, w := c.exchangeContext(ctx)
-	cur, err, orphaned := detach(c, ctx, w, true,
+	xctx, w := c.exchangeContext(ctx, s.Holding)
+	cur, err, orphaned := detach(c, ctx, w, s.Holding, true,
 		func() (*Cursor, error) { return c.openCursor(xctx, w, baton, base, body, len(b.Steps)) },
 		func(cur *Cursor, err error) {
 			if err != nil {

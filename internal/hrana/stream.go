@@ -28,6 +28,12 @@ type Stream struct {
 	// which holds one of the socket's stream slots.
 	ws   *wsSocket
 	wsID int32
+
+	// Holding says the server stream holds state the caller relies on (a
+	// transaction, session settings): an exchange the caller cancels then
+	// finishes in the background, to close the stream with the baton its
+	// answer brings (see detach.go). The caller sets it.
+	Holding bool
 }
 
 // Result is the outcome of one request of a pipeline: a Response, or the
@@ -117,8 +123,8 @@ func (s *Stream) pipeline(ctx context.Context, reqs []Request) ([]Result, error)
 	}
 	start := time.Now()
 	baton, base, c := s.baton, s.baseURL, s.c
-	xctx, w := c.exchangeContext(ctx)
-	pr, err, orphaned := detach(c, ctx, w, false,
+	xctx, w := c.exchangeContext(ctx, s.Holding)
+	pr, err, orphaned := detach(c, ctx, w, s.Holding, false,
 		func() (*pipelineResponse, error) { return c.roundTrip(xctx, w, baton, base, body, reqs) },
 		func(pr *pipelineResponse, err error) { c.settleOrphan(xctx, baton, base, pr, err) })
 	s.logRequest(ctx, reqs, start, err)

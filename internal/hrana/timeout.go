@@ -61,10 +61,15 @@ type watchdog struct {
 }
 
 // exchangeContext returns a context for an exchange started by a caller
-// with ctx: ctx's values, not its cancellation, and the watchdog that
-// bounds it, armed. Call release once the exchange is over.
-func (c *Client) exchangeContext(ctx context.Context) (context.Context, *watchdog) {
-	xctx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+// with ctx, and the watchdog that bounds it, armed. A detached exchange
+// has ctx's values but not its cancellation (see detach.go). Call release
+// once the exchange is over.
+func (c *Client) exchangeContext(ctx context.Context, detached bool) (context.Context, *watchdog) {
+	parent := ctx
+	if detached {
+		parent = context.WithoutCancel(ctx)
+	}
+	xctx, cancel := context.WithCancelCause(parent)
 	w := &watchdog{d: c.timeout, cancel: cancel}
 	w.stop = context.AfterFunc(c.bgCtx, func() { cancel(errClientClosed) })
 	if deadline, ok := ctx.Deadline(); ok {

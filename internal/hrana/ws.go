@@ -355,6 +355,12 @@ func (s *wsSocket) writeLoop() {
 			err := s.conn.Write(ctx, websocket.MessageText, msg)
 			cancel()
 			if err != nil {
+				// A write fails when the server closed the socket: the
+				// reader is about to say why, with the server's reason.
+				select {
+				case <-s.done:
+				case <-time.After(time.Second):
+				}
 				s.fail(errors.New("writing to it failed: " + clip(s.c.scrub(err.Error()), maxMessage)))
 				return
 			}
