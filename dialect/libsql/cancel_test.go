@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/entlibsql/entlibsql/internal/sqldtest"
 )
 
 // Issue 14, points 8 and 9: one caller's cancellation never breaks
@@ -29,7 +31,7 @@ func isCtxErr(err error) bool {
 // to 20 ms) fail with their context's error only; a transaction that
 // was never cancelled survives every round. Over HTTP too.
 func TestCancellationIsolation(t *testing.T) {
-	overTransports(t, func(t *testing.T, url string) {
+	onFreshServer(t, func(t *testing.T, url string) {
 		db := openDriver(t, url).DB()
 		tbl := scratchTable(t, db, "k TEXT")
 		const rounds, workers, each = 10, 8, 50
@@ -178,10 +180,10 @@ func TestCancelledStatementReleasesTheWriteLock(t *testing.T) {
 // transaction cancelled at random points, then Rollback; the next writer
 // never waits for sqld's 5 s.
 func TestCancelledStatementsNeverHoldTheLock(t *testing.T) {
-	overTransports(t, func(t *testing.T, url string) {
+	onFreshServer(t, func(t *testing.T, url string) {
 		db := openDriver(t, url).DB()
 		tbl := scratchTable(t, db, "k TEXT")
-		other := openDriver(t, "").DB()
+		other := openDriver(t, strings.Replace(url, "ws://", "http://", 1)).DB()
 		ctx := context.Background()
 		for i := 0; i < 20; i++ {
 			tx, err := db.BeginTx(ctx, nil)
@@ -215,3 +217,30 @@ func TestCancelledStatementsNeverHoldTheLock(t *testing.T) {
 type readerCloser struct{ *strings.Reader }
 
 func (readerCloser) Close() error { return nil }
+
+// onFreshServer runs f over HTTP and over WebSocket, each on a sqld of its
+// own: a storm of cancelled requests leaves streams that sqld keeps for
+// 10 s, and they would count against the next test's connections.
+func onFreshServer(t *testing.T, f func(t *testing.T, url string)) {
+	for _, ws := range []bool{false, true} {
+		name := "http"
+		if ws {
+			name = "ws"
+		}
+		t.Run(name, func(t *testing.T) {
+			url := serverURL()
+			if !sqldtest.External() {
+				srv, err := sqldtest.Start(context.Background(), sqldtest.Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { srv.Stop() })
+				url = srv.URL()
+			}
+			if ws {
+				url = wsURL(url)
+			}
+			f(t, url)
+		})
+	}
+}

@@ -166,6 +166,8 @@ func (c *Client) cleanChain(err error, depth int) {
 		return
 	}
 	switch e := err.(type) {
+	case cleaned, *SocketLostError:
+		return // cleaned once, and shared: never written again
 	case *Error:
 		c.cleanError(e)
 	case *HTTPError:
@@ -191,6 +193,12 @@ func (c *Client) cleanChain(err error, depth int) {
 		}
 	}
 }
+
+// cleaned is an error sanitized already, which several callers may
+// receive (a failed dial): sanitize leaves it alone.
+type cleaned struct{ error }
+
+func (e cleaned) Unwrap() error { return e.error }
 
 // cleanError scrubs and clips a statement's error in place.
 func (c *Client) cleanError(e *Error) {

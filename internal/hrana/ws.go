@@ -139,7 +139,10 @@ func (c *Client) runDial(bg context.Context, d *wsDial) {
 		c.ws = sock
 	}
 	c.dial = nil
-	d.sock, d.err = sock, c.sanitize(err)
+	d.sock = sock
+	if err != nil {
+		d.err = cleaned{c.sanitize(err)} // every waiter gets it
+	}
 	c.wsMu.Unlock()
 	close(d.done)
 }
@@ -269,7 +272,7 @@ func (s *wsSocket) fail(cause error) {
 		s.mu.Unlock()
 		return
 	}
-	s.err = &SocketLostError{Cause: cause}
+	s.err = &SocketLostError{Cause: s.c.sanitize(cause)} // every waiter gets it
 	close(s.done)
 	for id, ch := range s.pending {
 		close(ch)
@@ -316,7 +319,7 @@ func (s *wsSocket) readLoop() {
 		}
 		id, a, err := decodeWSMessage(data)
 		if err != nil {
-			s.fail(s.c.sanitize(err))
+			s.fail(err)
 			return
 		}
 		s.mu.Lock()
