@@ -47,7 +47,8 @@ func driverWorkload(t *testing.T, db *sql.DB) []error {
 		}
 		for n := 0; rows.Next(); n++ {
 			if n > 1<<16 {
-				t.Fatal("more rows than the answer could hold")
+				t.Error("more rows than the answer could hold") // off the test's goroutine
+				break
 			}
 			add(rows.Scan(dest...))
 			if n == limit {

@@ -2,6 +2,7 @@ package libsql_test
 
 import (
 	"context"
+	"database/sql"
 	"testing"
 	"time"
 )
@@ -20,20 +21,7 @@ func TestEarlyCloseOfALargeCursor(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer conn.Close()
-		var took time.Duration
-		within(t, 2*time.Minute, "an early close", func() {
-			rows, err := conn.QueryContext(ctx, big)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for i := 0; i < 3 && rows.Next(); i++ {
-			}
-			start := time.Now()
-			if err := rows.Close(); err != nil {
-				t.Fatal(err)
-			}
-			took = time.Since(start)
-		})
+		took := closeAfterThree(t, conn, big)
 		var one int
 		if err := conn.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil || one != 1 {
 			t.Fatalf("after an early close: %v", err)
@@ -46,20 +34,7 @@ func TestEarlyCloseOfALargeCursor(t *testing.T) {
 		if _, err := tx.ExecContext(ctx, "INSERT INTO "+tbl+" VALUES ('before')"); err != nil {
 			t.Fatal(err)
 		}
-		var txTook time.Duration
-		within(t, 2*time.Minute, "an early close in a transaction", func() {
-			rows, err := tx.QueryContext(ctx, big)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for i := 0; i < 3 && rows.Next(); i++ {
-			}
-			start := time.Now()
-			if err := rows.Close(); err != nil {
-				t.Fatal(err)
-			}
-			txTook = time.Since(start)
-		})
+		txTook := closeAfterThree(t, tx, big)
 		if _, err := tx.ExecContext(ctx, "INSERT INTO "+tbl+" VALUES ('after')"); err != nil {
 			t.Fatalf("the transaction after an early close: %v", err)
 		}
@@ -72,4 +47,29 @@ func TestEarlyCloseOfALargeCursor(t *testing.T) {
 		}
 		t.Logf("rows.Close after 3 of 400,000 rows: %v (in a transaction: %v)", took, txTook)
 	})
+}
+
+// closeAfterThree runs q, reads three rows and closes the rows, and says
+// how long the close took.
+func closeAfterThree(t *testing.T, on interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, q string) time.Duration {
+	t.Helper()
+	rows, err := on.QueryContext(context.Background(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3 && rows.Next(); i++ {
+	}
+	var took time.Duration
+	var closeErr error
+	within(t, 2*time.Minute, "an early close", func() {
+		start := time.Now()
+		closeErr = rows.Close()
+		took = time.Since(start)
+	})
+	if closeErr != nil {
+		t.Fatal(closeErr)
+	}
+	return took
 }

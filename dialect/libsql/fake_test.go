@@ -81,7 +81,8 @@ func executeOK(baton string) string {
 
 // within runs f and fails the test if it has not returned after limit: a
 // generous bound that tells a bounded call from one that hangs, never a
-// measure of speed.
+// measure of speed. f runs on a goroutine of its own, so it reports with
+// t.Error, never t.Fatal.
 func within(t testing.TB, limit time.Duration, what string, f func()) {
 	t.Helper()
 	done := make(chan struct{})

@@ -133,7 +133,7 @@ func TestCloseOfAnEndlessCursor(t *testing.T) {
 	rows := endless(`{"type":"row","row":[{"type":"integer","value":"2"}]}` + "\n")
 	t.Run("http", func(t *testing.T) {
 		drv := fakeDriver(t, fake(t, &hranaHTTP{cursor: rows}).URL(), libsql.WithRequestTimeout(time.Hour))
-		closeAfterThree(t, drv)
+		closeEndless(t, drv)
 	})
 	t.Run("ws, close_cursor never answered", func(t *testing.T) {
 		drv := fakeDriver(t, wsOf(wsFake(t, hranaWS(func(r sqldtest.WSRequest) ([][]byte, bool) {
@@ -146,11 +146,11 @@ func TestCloseOfAnEndlessCursor(t *testing.T) {
 			}
 			return nil, false
 		}))), libsql.WithRequestTimeout(shortTimeout))
-		closeAfterThree(t, drv)
+		closeEndless(t, drv)
 	})
 }
 
-func closeAfterThree(t *testing.T, drv *libsql.Driver) {
+func closeEndless(t *testing.T, drv *libsql.Driver) {
 	t.Helper()
 	rows, err := drv.DB().QueryContext(context.Background(), "SELECT x FROM t")
 	if err != nil {
