@@ -606,14 +606,25 @@ func (s *Stream) wsPipeline(ctx context.Context, reqs []Request) ([]Result, erro
 		}
 		chans = append(chans, ch)
 	}
+	// giveUp ends the stream after a failure: its state is unknown, so it
+	// is closed after what was sent (unless that ends with a close: a
+	// second one would be a protocol error, and sqld would close the
+	// socket). The socket stays: other streams share it.
+	closing := len(reqs) > 0 && reqs[len(reqs)-1].kind == "close"
+	giveUp := func() {
+		if closing {
+			sock.release()
+			s.forget()
+			return
+		}
+		s.Reset()
+	}
 	answers, err := s.c.wait(ctx, sock, chans)
 	if err != nil {
 		if ctx.Err() != nil {
-			// The stream's state is unknown now: close it after what was
-			// sent. The socket stays: other streams share it.
-			s.Reset()
+			giveUp()
 		} else {
-			s.forget()
+			s.forget() // the socket died
 		}
 		return nil, err
 	}
@@ -633,12 +644,12 @@ func (s *Stream) wsPipeline(ctx context.Context, reqs []Request) ([]Result, erro
 		}
 		resp, perr := toResponse(a.response, reqs[i].kind, wsKind(reqs[i].kind))
 		if perr != nil {
-			s.Reset()
+			giveUp()
 			return nil, perr
 		}
 		results[i].Response = resp
 	}
-	if len(reqs) > 0 && reqs[len(reqs)-1].kind == "close" {
+	if closing {
 		sock.release()
 		s.forget()
 	}
