@@ -23,19 +23,40 @@ import (
 // followBaseURL returns the base to send a stream's next requests to for
 // the base_url raw, or "" to keep the client's own.
 func (c *Client) followBaseURL(ctx context.Context, raw string) string {
-	u, err := url.Parse(raw)
-	if err == nil && c.baseURLAllowed(u) {
-		return strings.TrimSuffix(u.Scheme+"://"+u.Host+u.EscapedPath(), "/")
+	// A server sends the same base_url with every answer: decide once.
+	if last := c.lastBase.Load(); last != nil && last.raw == raw {
+		return last.base
+	}
+	base, err := c.judgeBaseURL(raw)
+	c.lastBase.Store(&baseURLVerdict{raw: raw, base: base})
+	if base != "" {
+		return base
 	}
 	if c.log != nil && c.baseLogged.CompareAndSwap(false, true) {
 		where := "an unreadable URL"
-		if err == nil && u.Host != "" {
+		if u, perr := url.Parse(raw); perr == nil && err == nil && u.Host != "" {
 			where = describeURL(u)
 		}
 		c.log.LogAttrs(ctx, slog.LevelDebug, "hrana: not following the server's base_url (another scheme, port or site); the stream stays at the client's URL",
 			slog.String("base_url", clip(c.scrub(where), maxMessage)))
 	}
 	return ""
+}
+
+// baseURLVerdict is the decision on one base_url text.
+type baseURLVerdict struct{ raw, base string }
+
+// judgeBaseURL returns the base for raw, or "" if it is not followed
+// (err set when it does not parse).
+func (c *Client) judgeBaseURL(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", err
+	}
+	if !c.baseURLAllowed(u) {
+		return "", nil
+	}
+	return strings.TrimSuffix(u.Scheme+"://"+u.Host+u.EscapedPath(), "/"), nil
 }
 
 // baseURLAllowed applies the rules above to an absolute base_url.
@@ -47,8 +68,9 @@ func (c *Client) baseURLAllowed(u *url.URL) bool {
 		return true
 	}
 	host := strings.ToLower(u.Hostname())
+	withPort := net.JoinHostPort(host, effectivePort(u))
 	for _, h := range c.baseHosts {
-		if h == host || h == strings.ToLower(u.Host) {
+		if h == host || h == withPort {
 			return true
 		}
 	}

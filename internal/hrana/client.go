@@ -64,11 +64,12 @@ type Client struct {
 	v2         atomic.Bool // the server lacks /v3/pipeline
 	noCursor   atomic.Bool // the server lacks /v3/cursor
 	streamIDs  atomic.Uint64
-	replIndex  atomic.Uint64          // see replication.go
-	timeout    time.Duration          // see timeout.go
-	maxSize    int64                  // see limit.go; 0: no bound
-	baseHosts  []string               // see baseurl.go
-	baseLogged atomic.Bool            // a refused base_url was logged
+	replIndex  atomic.Uint64 // see replication.go
+	timeout    time.Duration // see timeout.go
+	maxSize    int64         // see limit.go; 0: no bound
+	baseHosts  []string      // see baseurl.go
+	baseLogged atomic.Bool   // a refused base_url was logged
+	lastBase   atomic.Pointer[baseURLVerdict]
 	lastToken  atomic.Pointer[string] // the TokenFunc's last token, to scrub from errors
 
 	bgCtx    context.Context // ends with Close: best-effort closes of abandoned streams

@@ -276,6 +276,8 @@ func TestFollowBaseURL(t *testing.T) {
 		// Allowed explicitly.
 		{"https://db.example.com", "https://edge.other.net", []string{"EDGE.other.net"}, "https://edge.other.net"},
 		{"http://127.0.0.1:8080", "http://127.0.0.1:8999", []string{"127.0.0.1:8999"}, "http://127.0.0.1:8999"},
+		{"https://db.example.com", "https://edge.other.net", []string{"edge.other.net:443"}, "https://edge.other.net"},
+		{"https://db.example.com", "https://edge.other.net:8443", []string{"edge.other.net:443"}, ""},
 		{"https://db.example.com", "http://edge.other.net", []string{"edge.other.net"}, ""},
 	} {
 		c, err := NewClient(Config{URL: tt.client, BaseURLHosts: tt.allow})
