@@ -34,7 +34,10 @@ func TestCancellationIsolation(t *testing.T) {
 	onFreshServer(t, func(t *testing.T, url string) {
 		db := openDriver(t, url).DB()
 		tbl := scratchTable(t, db, "k TEXT")
-		const rounds, workers, each = 10, 8, 50
+		rounds, workers, each := 10, 8, 50
+		if testing.Short() {
+			rounds = 3 // the race run
+		}
 		var ops, cancelled, overloaded, failed atomic.Int64
 		var firstFailure atomic.Value
 		for round := 0; round < rounds; round++ {

@@ -31,7 +31,11 @@ func TestSixInstancesTakingTurns(t *testing.T) {
 	t.Cleanup(func() { srv.Stop() })
 	for _, url := range []string{srv.URL(), wsURL(srv.URL())} {
 		t.Run(url[:strings.Index(url, ":")], func(t *testing.T) {
-			calls, failures, first := turns(t, url, 80)
+			rounds := 80
+			if testing.Short() {
+				rounds = 20 // the race run
+			}
+			calls, failures, first := turns(t, url, rounds)
 			t.Logf("%d calls, %d failed (first: %v)", calls, failures, first)
 			if failures != 0 {
 				t.Fatalf("%d of %d calls failed, first: %v", failures, calls, first)
