@@ -40,8 +40,11 @@ import (
 //
 // Never resent either, whatever the statement: a cancelled context or a
 // passed deadline (the caller's, or the request timeout's: a stuck server
-// does not get better by being asked again), an authentication failure,
-// an answer over the size limit, and any error the server reported for
+// does not get better by being asked again), an authentication failure
+// (HTTP 401 or 403, or a WebSocket hello_error, which also never reached
+// a statement), a redirect that was not followed (redirect.go in
+// internal/hrana), an answer over the size limit, and any error the
+// server reported for
 // the statement itself (a statement sqld refuses to parse over
 // /v3/cursor comes as HTTP 500, and is such an error).
 //
@@ -91,7 +94,13 @@ func retryable(err error, read, held bool) bool {
 	}
 	var tl *hrana.ResponseTooLargeError
 	var se *hrana.Error
-	if errors.As(err, &tl) || errors.As(err, &se) {
+	var he *hrana.HTTPError
+	switch {
+	case errors.As(err, &tl), errors.As(err, &se):
+		return false
+	case errors.As(err, &he) && (he.Status/100 == 3 || he.Status == 401 || he.Status == 403):
+		// A redirect not followed, a refused token (over WebSocket, a
+		// hello_error): the same again would fare the same.
 		return false
 	}
 	if notSent(err) || hrana.IsStreamNotFound(err) {
@@ -102,7 +111,6 @@ func retryable(err error, read, held bool) bool {
 	}
 	var te *hrana.TransportError
 	var pe *hrana.ProtocolError
-	var he *hrana.HTTPError
 	switch {
 	case errors.As(err, &he):
 		// 5xx: a gateway or a server in trouble. 4xx and 3xx: the request

@@ -51,6 +51,9 @@ func TestRetryPolicy(t *testing.T) {
 		// Rule 3 resends a 429 itself (conn.attempt), with backoff; it is
 		// no bad connection for database/sql.
 		{"read, 429", &hrana.HTTPError{Status: 429}, true, false, false},
+		{"unsent, hello_error", &hrana.TransportError{Err: &hrana.HTTPError{Status: 401, Message: "hello_error"}, NotSent: true}, true, false, false},
+		{"unsent, WebSocket upgrade redirected", &hrana.TransportError{Err: &hrana.HTTPError{Status: 307}, NotSent: true}, true, false, false},
+		{"unsent, WebSocket upgrade refused 503", &hrana.TransportError{Err: &hrana.HTTPError{Status: 503}, NotSent: true}, false, false, true},
 	} {
 		if got := retryable(c.err, c.read, c.held); got != c.want {
 			t.Errorf("%s: retryable = %v, want %v", c.name, got, c.want)
