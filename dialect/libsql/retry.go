@@ -21,15 +21,17 @@ import (
 //     WebSocket had already died; or the server proved that it ran
 //     nothing, by saying it does not know the stream the request named
 //     (sqld's answers to an unknown, reused or closed baton, HTTP 400 with
-//     one of three fixed texts, and to an expired stream, HTTP 500 with
-//     STREAM_EXPIRED; any other 400, from a proxy say, proves nothing); or
+//     one of three fixed texts, and to an expired stream, the code
+//     STREAM_EXPIRED; any other 400, from a proxy say, proves nothing;
+//     hrana.IsStreamNotFound); or
 //  2. it is a read (SELECT, VALUES, EXPLAIN) outside a transaction, on a
 //     connection holding no session state, and the exchange failed in
 //     transit (connection lost, a 5xx answer, an answer cut short or
 //     malformed). Reading again changes nothing; or
 //  3. the server refused it for lack of capacity (HTTP 429: sqld could
-//     not open a database connection in time, so nothing ran) and the
-//     connection holds nothing: it goes again after a backoff (25 ms,
+//     not open a database connection in time, or has too many requests
+//     in flight; nothing ran) and the connection holds nothing: it goes
+//     again after a backoff (25 ms,
 //     doubling to 1 s, with jitter) for as long as the request timeout
 //     (or the context's deadline) allows, then fails with the 429.
 //
@@ -44,9 +46,8 @@ import (
 // (HTTP 401 or 403, or a WebSocket hello_error, which also never reached
 // a statement), a redirect that was not followed (redirect.go in
 // internal/hrana), an answer over the size limit, and any error the
-// server reported for
-// the statement itself (a statement sqld refuses to parse over
-// /v3/cursor comes as HTTP 500, and is such an error).
+// server reported for the statement itself (a statement sqld refuses to
+// parse over /v3/cursor comes as HTTP 500, and is such an error).
 //
 // The resending happens in three places only:
 //
