@@ -17,11 +17,13 @@ import (
 	"entgo.io/ent/entc"
 	"entgo.io/ent/entc/gen"
 
+	"github.com/entlibsql/entlibsql/dialect/libsql/libsqltest"
 	libsqlentc "github.com/entlibsql/entlibsql/entc"
 	"github.com/entlibsql/entlibsql/internal/sqldtest"
 	"github.com/entlibsql/entlibsql/internal/testent/ent"
 	"github.com/entlibsql/entlibsql/internal/testent/ent/enttest"
 	"github.com/entlibsql/entlibsql/internal/testent/ent/user"
+	libsqlschema "github.com/entlibsql/entlibsql/schema"
 )
 
 func TestMain(m *testing.M) { sqldtest.Main(m) }
@@ -189,5 +191,118 @@ func TestGeneratedCodeIsCurrent(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestLibSQLSchemaByDefault: on libSQL, the generated Schema.WriteTo,
+// Schema.Create and enttest plan with schema.WithLibSQL() unless told
+// otherwise: making users.age NOT NULL again is an ALTER COLUMN, not a
+// table rebuild, so a trigger the ent schema does not declare survives.
+func TestLibSQLSchemaByDefault(t *testing.T) {
+	ctx := context.Background()
+	// loosen makes users.age nullable behind ent's back, with a trigger
+	// that a rebuild would drop.
+	loosen := func(t *testing.T, url string) *ent.Client {
+		c, err := ent.Open("libsql", url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Schema.Create(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range []string{
+			"ALTER TABLE users ALTER COLUMN age TO age integer NULL",
+			"CREATE TRIGGER users_kept AFTER INSERT ON users BEGIN SELECT 1; END",
+		} {
+			if _, err := c.ExecContext(ctx, q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return c
+	}
+	// check says whether age is NOT NULL again and the trigger still there.
+	check := func(t *testing.T, c *ent.Client) {
+		t.Helper()
+		var notNull, triggers int
+		for q, dst := range map[string]*int{
+			"SELECT \"notnull\" FROM pragma_table_info('users') WHERE name = 'age'":             &notNull,
+			"SELECT count(*) FROM sqlite_schema WHERE type = 'trigger' AND name = 'users_kept'": &triggers,
+		} {
+			rows, err := c.QueryContext(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !rows.Next() || rows.Scan(dst) != nil {
+				t.Fatalf("%s: no answer (%v)", q, rows.Err())
+			}
+			rows.Close()
+		}
+		if notNull != 1 || triggers != 1 {
+			t.Fatalf("after the migration: age NOT NULL = %d, trigger kept = %d; want 1 and 1 (ALTER COLUMN, no rebuild)", notNull, triggers)
+		}
+	}
+
+	t.Run("WriteTo", func(t *testing.T) {
+		c := loosen(t, libsqltest.URL(t))
+		defer c.Close()
+		var plan bytes.Buffer
+		if err := c.Schema.WriteTo(ctx, &plan); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(plan.String(), "ALTER COLUMN") || strings.Contains(plan.String(), "new_users") {
+			t.Fatalf("WriteTo planned:\n%s\nwant ALTER COLUMN and no rebuild", plan.String())
+		}
+	})
+	t.Run("Schema.Create", func(t *testing.T) {
+		c := loosen(t, libsqltest.URL(t))
+		defer c.Close()
+		// WithLibSQL given again as well, as the README once said to: it
+		// runs once.
+		if err := c.Schema.Create(ctx, libsqlschema.WithLibSQL()); err != nil {
+			t.Fatal(err)
+		}
+		check(t, c)
+	})
+	t.Run("enttest.Open", func(t *testing.T) {
+		url := libsqltest.URL(t)
+		loosen(t, url).Close()
+		c := enttest.Open(t, "libsql", url)
+		defer c.Close()
+		check(t, c)
+	})
+	t.Run("Debug client", func(t *testing.T) {
+		c := loosen(t, libsqltest.URL(t))
+		defer c.Close()
+		if err := c.Debug().Schema.Create(ctx); err != nil {
+			t.Fatal(err)
+		}
+		check(t, c)
+	})
+}
+
+// TestWithoutLibSQLSchema: the opt-out generates a migrate.Create that
+// passes its options through as they are.
+func TestWithoutLibSQLSchema(t *testing.T) {
+	dir := t.TempDir()
+	err := entc.Generate("../internal/testent/schema", &gen.Config{
+		Target:  dir,
+		Package: "github.com/entlibsql/entlibsql/internal/testent/ent",
+	}, entc.Extensions(libsqlentc.Extension(libsqlentc.WithoutLibSQLSchema())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "migrate", "entlibsql.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "SchemaOptions") || !strings.Contains(string(b), "return opts") {
+		t.Fatalf("migrate/entlibsql.go with WithoutLibSQLSchema:\n%s", b)
+	}
+	m, err := os.ReadFile(filepath.Join(dir, "migrate", "migrate.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(m), "libsqlOptions") {
+		t.Fatalf("migrate.go with WithoutLibSQLSchema calls libsqlOptions")
 	}
 }

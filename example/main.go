@@ -1,9 +1,11 @@
 // Command example is a small ent app on libSQL: users, posts and tags (a
 // one-to-many and a many-to-many edge), a schema migration, an upsert and
-// a transaction, through the client generated with the libSQL extension.
+// a transaction, through the client generated with the libSQL extension;
+// and semantic search over the posts, with a libSQL vector index.
 //
 //	go run ./example                                    # an embedded libSQL file
 //	go run ./example -url http://127.0.0.1:8080         # a local sqld
+//	go run ./example -search "turso for go"             # what to search the posts for
 //	LIBSQL_URL='libsql://my-db-my-org.turso.io?authToken=...' go run ./example
 package main
 
@@ -20,6 +22,7 @@ import (
 	"strings"
 
 	_ "github.com/entlibsql/entlibsql/dialect/embedded" // file: URLs: the embedded engine (cgo)
+	"github.com/entlibsql/entlibsql/dialect/libsql/vector"
 	"github.com/entlibsql/entlibsql/example/ent"
 	"github.com/entlibsql/entlibsql/example/ent/post"
 	"github.com/entlibsql/entlibsql/example/ent/tag"
@@ -38,6 +41,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("example", flag.ContinueOnError)
 	dsn := fs.String("url", os.Getenv("LIBSQL_URL"), "database URL (default $LIBSQL_URL, else an embedded file in the user cache dir)")
 	name := fs.String("user", "ada", "whose posts to write")
+	search := fs.String("search", "migrating schemas", "what to search the posts for")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -65,7 +69,10 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return report(ctx, client, author, out)
+	if err := report(ctx, client, author, out); err != nil {
+		return err
+	}
+	return searchPosts(ctx, client, author, *search, out)
 }
 
 // defaultFile is the embedded database of `go run ./example`.
@@ -153,7 +160,8 @@ func writePosts(ctx context.Context, client *ent.Client, name string) (int, erro
 		return fail(err)
 	}
 	for _, p := range posts {
-		c := tx.Post.Create().SetTitle(p.title).SetAuthorID(id)
+		c := tx.Post.Create().SetTitle(p.title).SetAuthorID(id).
+			SetEmbedding(embed(p.title + " " + strings.Join(p.tags, " ")))
 		for _, n := range p.tags {
 			c.AddTags(byName[n])
 		}
@@ -194,6 +202,32 @@ func report(ctx context.Context, client *ent.Client, id int, out io.Writer) erro
 		fmt.Fprintf(out, " %s %d", n, count[n])
 	}
 	fmt.Fprintln(out)
+	return nil
+}
+
+// searchPosts prints the author's two posts nearest in meaning to query:
+// the vector index finds the nearest posts (vector_top_k), the author
+// predicate and the exact distance order them, and the tags are loaded
+// with them.
+func searchPosts(ctx context.Context, client *ent.Client, id int, query string, out io.Writer) error {
+	q := embed(query)
+	found, err := client.Post.Query().
+		Where(vector.Nearest("post_embedding", q, 20), post.HasAuthorWith(user.ID(id))).
+		Order(vector.CosineDistance(post.FieldEmbedding, q).Asc()).
+		Limit(2).
+		WithTags(func(q *ent.TagQuery) { q.Order(ent.Asc(tag.FieldName)) }).
+		All(ctx)
+	if err != nil {
+		return fmt.Errorf("searching: %w", err)
+	}
+	fmt.Fprintf(out, "nearest to %q:\n", query)
+	for _, p := range found {
+		var names []string
+		for _, t := range p.Edges.Tags {
+			names = append(names, t.Name)
+		}
+		fmt.Fprintf(out, "  %-26s %s\n", p.Title, strings.Join(names, ", "))
+	}
 	return nil
 }
 

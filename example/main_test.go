@@ -17,6 +17,9 @@ const want = `grace's posts:
   ent on Turso               ent, go, turso
   One stream per migration   ent, libsql
 tags: ent 2 go 2 libsql 2 turso 1
+nearest to "migrating schemas":
+  One stream per migration   ent, libsql
+  ent on Turso               ent, go, turso
 `
 
 // runTwice runs the example twice on the same database: the migration is

@@ -104,8 +104,9 @@ func Apply(ctx context.Context, drv dialect.Driver, dir migrate.Dir, opts ApplyO
 		if err := clearRolledBack(ctx, drv, dir); err != nil {
 			return nil, err
 		}
-		if len(pending) > 0 && opts.Baseline != "" {
-			// Again, writing the baseline revision.
+		if opts.Baseline != "" {
+			// Again, writing the baseline revision (also when the
+			// baseline is the last file and nothing else is pending).
 			if pending, err = pendingFiles(ctx, adrv, drv, dir, opts.Baseline, false, opts.Operator); err != nil {
 				return nil, err
 			}
@@ -141,9 +142,9 @@ func checkSum(dir migrate.Dir) error {
 	case err == nil:
 		return nil
 	case errors.As(err, &ce):
-		return fmt.Errorf("atlas.sum does not match the migration directory (%s was %s since it was hashed): refusing to run anything; if the change is intended, rehash the directory", ce.File, ce.Reason)
+		return refusal(ErrNotHashed, "atlas.sum does not match the migration directory (%s was %s since it was hashed): refusing to run anything; if the change is intended, rehash the directory", ce.File, ce.Reason)
 	case errors.Is(err, migrate.ErrChecksumNotFound):
-		return errors.New("the migration directory has no atlas.sum: refusing to run anything; hash the directory first")
+		return refusal(ErrNotHashed, "the migration directory has no atlas.sum: refusing to run anything; hash the directory first")
 	}
 	return fmt.Errorf("checking atlas.sum: %w", err)
 }
@@ -167,7 +168,7 @@ func pendingFiles(ctx context.Context, adrv migrate.Driver, drv dialect.Driver, 
 	case errors.Is(err, migrate.ErrNoPendingFiles):
 		return nil, nil
 	case errors.As(err, &nc):
-		return nil, fmt.Errorf("the database has tables but no migration revisions (%s): give the version it is at as the baseline", nc.Reason)
+		return nil, refusal(ErrNeedsBaseline, "the database has tables but no migration revisions (%s): give the version it is at as the baseline", nc.Reason)
 	}
 	return pending, err
 }

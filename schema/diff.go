@@ -16,7 +16,9 @@ import (
 // Diff writes the next migration file of dir, named name: the statements
 // that take the schema dir's files build to the schema of tables. It
 // replays dir on dev, a scratch libSQL database that must be empty (it is
-// emptied again afterwards), and never on the database you migrate. The
+// emptied again afterwards: tables, views, triggers, indexes, virtual and
+// vector shadow tables, sqlite_sequence's rows), and never on the database
+// you migrate. The
 // file is written in Atlas's format with atlas.sum updated, so the Atlas
 // CLI accepts the directory. It returns the new file's name, or "" when
 // the directory already builds tables.
@@ -24,7 +26,7 @@ import (
 // opts are ent's migrate options (WithDropColumn, WithDropIndex, ...).
 // Not WithLibSQL: its NOT NULL checks run when ent applies a plan, and a
 // file has no such step; files keep Atlas's table rebuilds.
-func Diff(ctx context.Context, dev dialect.Driver, dir migrate.Dir, name string, tables []*entschema.Table, opts ...entschema.MigrateOption) (string, error) {
+func Diff(ctx context.Context, dev dialect.Driver, dir migrate.Dir, name string, tables []*entschema.Table, opts ...entschema.MigrateOption) (_ string, err error) {
 	if err := checkSum(dir); err != nil {
 		return "", err
 	}
@@ -37,11 +39,20 @@ func Diff(ctx context.Context, dev dialect.Driver, dir migrate.Dir, name string,
 		return "", err
 	}
 	defer release()
+	if err := checkEmptyDev(ctx, dev); err != nil {
+		return "", err
+	}
+	defer func() {
+		if cerr := emptyDev(ctx, dev); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
 	opts = append([]entschema.MigrateOption{
 		entschema.WithDir(dir),
 		entschema.WithMigrationMode(entschema.ModeReplay),
 		entschema.WithErrNoPlan(true),
 		entschema.WithFormatter(migrate.DefaultFormatter),
+		vectorIndexesOf(tables),
 	}, opts...)
 	m, err := entschema.NewMigrate(dev, opts...)
 	if err != nil {

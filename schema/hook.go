@@ -14,8 +14,9 @@ import (
 
 // WithLibSQL is the ent migrate option that adapts ent's plan to libSQL:
 // column changes ALTER COLUMN can make replace table rebuilds (see
-// AlterColumns), NOT NULL is checked against the rows first, and
-// statements sqld refuses are rewritten (see Rewrite). Pass it to
+// AlterColumns), NOT NULL is checked against the rows first, statements
+// sqld refuses are rewritten (see Rewrite), and indexes annotated with
+// vector.Index become libSQL vector indexes. Pass it to
 // client.Schema.Create, or to client.Schema.WriteTo to see exactly what
 // Create would run:
 //
@@ -24,6 +25,7 @@ func WithLibSQL() entschema.MigrateOption {
 	return func(a *entschema.Atlas) {
 		entschema.WithDiffHook(DiffHook)(a)
 		entschema.WithApplyHook(ApplyHook)(a)
+		withVectorIndexes(a)
 	}
 }
 
@@ -99,9 +101,14 @@ func wrapped(x string) bool {
 }
 
 // ApplyHook is WithLibSQL as an apply hook, for entschema.WithApplyHook
-// among hooks of your own.
+// among hooks of your own. Given twice (WithLibSQL passed by hand to a
+// client that already applies it by default), it runs once.
 func ApplyHook(next entschema.Applier) entschema.Applier {
 	return entschema.ApplyFunc(func(ctx context.Context, conn dialect.ExecQuerier, plan *migrate.Plan) error {
+		if ctx.Value(appliedKey{}) != nil {
+			return next.Apply(ctx, conn, plan)
+		}
+		ctx = context.WithValue(ctx, appliedKey{}, true)
 		p, err := AlterColumns(ctx, plan, entCounter(conn))
 		if err != nil {
 			return err
@@ -116,6 +123,9 @@ func ApplyHook(next entschema.Applier) entschema.Applier {
 		return next.Apply(ctx, conn, p)
 	})
 }
+
+// appliedKey marks a context in which ApplyHook has run.
+type appliedKey struct{}
 
 // entCounter runs count queries through an ent ExecQuerier: the migration
 // transaction, or the real database behind ent's WriteDriver.

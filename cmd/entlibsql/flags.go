@@ -22,7 +22,9 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	fs.SetOutput(io.Discard)
 	var pos []string
 	for {
-		if err := fs.Parse(args); err != nil {
+		if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+			return nil, helpRequest{fs}
+		} else if err != nil {
 			return nil, usageError(err.Error())
 		}
 		args = fs.Args()
@@ -94,13 +96,16 @@ func hasToken(raw string) bool {
 // target is the flags apply and status share: a directory and a database.
 type target struct {
 	dir, url, baseline *string
+	// mustExist refuses a local database file that does not exist, which
+	// opening would create: status only reads.
+	mustExist bool
 }
 
 func targetFlags(fs *flag.FlagSet) *target {
 	return &target{
-		dir:      fs.String("dir", "", "the migration directory, file://DIR"),
-		url:      fs.String("url", "", "the database to migrate"),
-		baseline: fs.String("baseline", "", "the version an existing database (with tables, no revisions) is at"),
+		dir:      fs.String("dir", "", "the migration directory, `file://DIR`"),
+		url:      fs.String("url", "", "the database, any libsql.Open `URL` (token: LIBSQL_AUTH_TOKEN)"),
+		baseline: fs.String("baseline", "", "the `VERSION` an existing database (tables, no revisions) is at"),
 	}
 }
 
@@ -116,6 +121,28 @@ func (t *target) open(fs *flag.FlagSet, args []string) (*migrate.LocalDir, *libs
 	if err != nil {
 		return nil, nil, err
 	}
+	if t.mustExist {
+		if path, ok := localFile(*t.url); ok {
+			if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+				return nil, nil, fmt.Errorf("--url: the database file %s does not exist (status never creates one; apply does)", path)
+			}
+		}
+	}
 	drv, err := openDB("--url", *t.url, "LIBSQL_AUTH_TOKEN")
 	return dir, drv, err
+}
+
+// localFile is the path of a file: URL's database, if it names a file
+// (not :memory:).
+func localFile(raw string) (string, bool) {
+	rest, ok := strings.CutPrefix(raw, "file:")
+	if !ok {
+		return "", false
+	}
+	path, _, _ := strings.Cut(rest, "?")
+	path = strings.TrimPrefix(path, "//")
+	if path == "" || path == ":memory:" {
+		return "", false
+	}
+	return path, true
 }

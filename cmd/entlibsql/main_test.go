@@ -11,21 +11,11 @@ import (
 	"time"
 
 	"github.com/entlibsql/entlibsql/dialect/libsql"
-	"github.com/entlibsql/entlibsql/internal/sqldtest"
+	"github.com/entlibsql/entlibsql/dialect/libsql/libsqltest"
 )
 
 // server starts a sqld of its own: an empty database.
-func server(t *testing.T) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	srv, err := sqldtest.Start(ctx, sqldtest.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Stop() })
-	return srv.URL()
-}
+func server(t *testing.T) string { return libsqltest.URL(t) }
 
 // cli runs the command and returns its exit code and output.
 func cli(t *testing.T, args ...string) (int, string) {
@@ -71,7 +61,9 @@ func TestMigrateWorkflow(t *testing.T) {
 	dir := "file://" + t.TempDir()
 
 	// First version, on the default (embedded) dev database.
-	out := ok(t, "migrate", "diff", "init", "--dir", dir, "--to", "ent://./testdata/v1")
+	// ent://testdata/v1 as Atlas users write it: a directory, not an
+	// import path.
+	out := ok(t, "migrate", "diff", "init", "--dir", dir, "--to", "ent://testdata/v1")
 	mustContain(t, out, "_init.sql", "atlas.sum")
 	out = ok(t, "migrate", "status", "--dir", dir, "--url", target)
 	mustContain(t, out, "pending: 1 file", "version none", "_init.sql")
@@ -132,9 +124,62 @@ func TestMigrateWorkflow(t *testing.T) {
 	if code != exitError {
 		t.Fatalf("apply over an edited file: exit %d\n%s", code, out)
 	}
-	mustContain(t, out, filepath.Base(files[0])+" was edited", "refusing to run anything")
+	mustContain(t, out, filepath.Base(files[0])+" was edited", "refusing to run anything", "entlibsql migrate hash --dir "+dir)
 	mustContain(t, ok(t, "migrate", "hash", "--dir", dir), "atlas.sum for 2 files")
 	mustContain(t, ok(t, "migrate", "status", "--dir", dir, "--url", target), "up to date")
+}
+
+// A database made before versioned migrations: apply refuses and names
+// --baseline, which then adopts it.
+func TestBaselineRefusalNamesTheFlag(t *testing.T) {
+	target := server(t)
+	dir := "file://" + t.TempDir()
+	ok(t, "migrate", "diff", "init", "--dir", dir, "--to", "ent://./testdata/v1")
+	drv, err := libsql.Open(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer drv.Close()
+	if _, err := drv.DB().Exec("CREATE TABLE legacy (id integer primary key)"); err != nil {
+		t.Fatal(err)
+	}
+	code, out := cli(t, "migrate", "apply", "--dir", dir, "--url", target)
+	if code != exitError {
+		t.Fatalf("apply on a database with tables and no revisions: exit %d\n%s", code, out)
+	}
+	mustContain(t, out, "no migration revisions", "--baseline VERSION")
+	files, _ := filepath.Glob(filepath.Join(strings.TrimPrefix(dir, "file://"), "*_init.sql"))
+	version, _, _ := strings.Cut(filepath.Base(files[0]), "_")
+	mustContain(t, ok(t, "migrate", "apply", "--dir", dir, "--url", target, "--baseline", version), "nothing to do")
+	mustContain(t, ok(t, "migrate", "status", "--dir", dir, "--url", target), "up to date")
+}
+
+// --help lists the commands, and each command's --help its flags, on
+// stdout with exit 0.
+func TestHelp(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"--help"}, []string{"migrate diff", "migrate apply", "migrate status", "migrate hash", "--help"}},
+		{[]string{"-h"}, []string{"migrate diff"}},
+		{[]string{"migrate", "--help"}, []string{"migrate apply"}},
+		{[]string{"migrate", "diff", "--help"}, []string{"usage: entlibsql migrate diff NAME", "--dir file://DIR", "--to ent://PATH", "--dev-url URL", "LIBSQL_DEV_AUTH_TOKEN"}},
+		{[]string{"migrate", "apply", "-h"}, []string{"--url URL", "--baseline VERSION", "--dry-run", "-v ", "LIBSQL_AUTH_TOKEN"}},
+		{[]string{"migrate", "status", "--help"}, []string{"--url URL", "--baseline VERSION"}},
+		{[]string{"migrate", "hash", "--help"}, []string{"--dir file://DIR"}},
+	} {
+		var out, errOut bytes.Buffer
+		code := run(context.Background(), tc.args, &out, &errOut)
+		if code != exitOK || errOut.Len() != 0 {
+			t.Errorf("entlibsql %s: exit %d, stderr %q", strings.Join(tc.args, " "), code, errOut.String())
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(out.String(), w) {
+				t.Errorf("entlibsql %s: no %q in\n%s", strings.Join(tc.args, " "), w, out.String())
+			}
+		}
+	}
 }
 
 // Mistakes get a clear message and a non-zero exit, and the auth token is
@@ -159,6 +204,9 @@ func TestMigrateErrors(t *testing.T) {
 		{[]string{"migrate", "status", "--dir", dir, "--url", "postgres://x"}, exitError, "--url"},
 		{[]string{"migrate", "status", "--dir", dir, "--url", "libsql://127.0.0.1:1?tls=0"}, exitError, "connection refused"},
 		{[]string{"migrate", "diff", "x", "--dir", dir, "--to", "ent://./testdata/nothing"}, exitError, "loading the ent schema"},
+		{[]string{"migrate", "status", "--dir", dir, "--url", "file:" + filepath.Join(t.TempDir(), "missing.db")}, exitError, "missing.db does not exist"},
+		{[]string{"migrate", "apply", "--dir", dir, "--url", "http://127.0.0.1:1", "--bogus"}, exitUsage, "--help lists the flags"},
+		{[]string{"status"}, exitUsage, `unknown command "status"`},
 	} {
 		code, out := cli(t, tc.args...)
 		if code != tc.code || !strings.Contains(out, tc.want) {
@@ -167,5 +215,9 @@ func TestMigrateErrors(t *testing.T) {
 		if strings.Contains(out, token) {
 			t.Errorf("entlibsql %s printed the auth token:\n%s", strings.Join(tc.args, " "), out)
 		}
+	}
+	// status did not create the file it was asked about.
+	if left, _ := filepath.Glob(filepath.Join(t.TempDir(), "*")); len(left) != 0 {
+		t.Errorf("files left: %v", left)
 	}
 }

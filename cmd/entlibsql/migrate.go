@@ -16,9 +16,9 @@ import (
 // directory replays to on the dev database.
 func diffCmd(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("diff", flag.ContinueOnError)
-	dirURL := fs.String("dir", "", "the migration directory, file://DIR")
-	to := fs.String("to", "", "the ent schema, ent://PATH/TO/SCHEMA")
-	devURL := fs.String("dev-url", "", "a scratch libSQL database to replay the directory on (default: a temporary embedded one)")
+	dirURL := fs.String("dir", "", "the migration directory, `file://DIR` (made if missing)")
+	to := fs.String("to", "", "the ent schema package, `ent://PATH` (ent://./ent/schema, ent://ent/schema or an import path)")
+	devURL := fs.String("dev-url", "", "a scratch libSQL database `URL`, emptied before and after (token: LIBSQL_DEV_AUTH_TOKEN; default: a temporary embedded libSQL file)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -68,7 +68,7 @@ func diffCmd(ctx context.Context, args []string, out io.Writer) error {
 func applyCmd(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("apply", flag.ContinueOnError)
 	t := targetFlags(fs)
-	dryRun := fs.Bool("dry-run", false, "print what would run, change nothing")
+	dryRun := fs.Bool("dry-run", false, "print what would run, and change nothing")
 	verbose := fs.Bool("v", false, "print every statement")
 	dir, drv, err := t.open(fs, args)
 	if err != nil {
@@ -111,6 +111,7 @@ func applyCmd(ctx context.Context, args []string, out io.Writer) error {
 func statusCmd(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("status", flag.ContinueOnError)
 	t := targetFlags(fs)
+	t.mustExist = true
 	dir, drv, err := t.open(fs, args)
 	if err != nil {
 		return err
@@ -148,7 +149,7 @@ func writeStatus(out io.Writer, st *schema.StatusReport) {
 // hashCmd rewrites atlas.sum after files were edited on purpose.
 func hashCmd(_ context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("hash", flag.ContinueOnError)
-	dirURL := fs.String("dir", "", "the migration directory, file://DIR")
+	dirURL := fs.String("dir", "", "the migration directory, `file://DIR`")
 	if pos, err := parse(fs, args); err != nil {
 		return err
 	} else if len(pos) > 0 {

@@ -1,11 +1,17 @@
+//go:build cgo && (linux || darwin) && (amd64 || arm64)
+
 package embedded_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"entgo.io/ent/dialect/sql/sqlgraph"
 
 	"github.com/entlibsql/entlibsql/dialect/embedded"
 	"github.com/entlibsql/entlibsql/dialect/libsql"
@@ -133,4 +139,55 @@ func TestReplicaURL(t *testing.T) {
 		t.Fatalf("replica by URL: %v", rows.Err())
 	}
 	rows.Close()
+}
+
+// Errors from the engine are *libsql.Error, as from a server: SQLite's
+// message on one line (not the SQL, which may carry values), and the
+// SQLite code, which ent's constraint checks read too.
+func TestEngineErrors(t *testing.T) {
+	drv, err := libsql.Open("file:" + filepath.Join(t.TempDir(), "e.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer drv.Close()
+	db := drv.DB()
+	ctx := context.Background()
+	if _, err := db.ExecContext(ctx, "CREATE TABLE t (a INTEGER PRIMARY KEY, b TEXT UNIQUE NOT NULL, c INT CHECK (c > 0), d INT REFERENCES t(a))"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, "INSERT INTO t (b, c) VALUES ('secret-value', 1)"); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		query, code, msg string
+	}{
+		{"INSERT INTO t (b, c) VALUES ('secret-value', 1)", "SQLITE_CONSTRAINT_UNIQUE", "UNIQUE constraint failed: t.b"},
+		{"INSERT INTO t (b, c) VALUES (NULL, 1)", "SQLITE_CONSTRAINT_NOTNULL", "NOT NULL constraint failed: t.b"},
+		{"INSERT INTO t (b, c) VALUES ('y', 0)", "SQLITE_CONSTRAINT_CHECK", "CHECK constraint failed: c > 0"},
+		{"SELEC 'secret-value'", "SQLITE_ERROR", "syntax error"},
+		{"SELECT nope FROM t", "SQLITE_ERROR", "no such column: nope"},
+	} {
+		_, err := db.ExecContext(ctx, tc.query)
+		var le *libsql.Error
+		if !errors.As(err, &le) || le.Code != tc.code || !strings.Contains(le.Message, tc.msg) {
+			t.Errorf("%s: %#v, want a *libsql.Error %s with %q", tc.query, err, tc.code, tc.msg)
+			continue
+		}
+		if strings.Contains(err.Error(), "\n") || strings.Contains(err.Error(), "secret-value") {
+			t.Errorf("%s: the error is not one line of SQLite's message: %q", tc.query, err)
+		}
+	}
+	// Through a transaction and ent's checks as well.
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = tx.ExecContext(ctx, "INSERT INTO t (b, c) VALUES ('secret-value', 1)")
+	tx.Rollback()
+	if !libsql.IsConstraintError(err) || !sqlgraph.IsUniqueConstraintError(err) {
+		t.Fatalf("in a transaction: %v", err)
+	}
+	if _, err := drv.DB().QueryContext(ctx, "SELECT * FROM nope"); err == nil || !strings.Contains(err.Error(), "no such table: nope") {
+		t.Fatalf("a query: %v", err)
+	}
 }

@@ -1,3 +1,5 @@
+//go:build cgo && (linux || darwin) && (amd64 || arm64)
+
 package embedded
 
 import (
@@ -96,7 +98,7 @@ func open(dsn, authToken string) (*sql.DB, error) {
 		}
 		return r.db, nil
 	}
-	db, err := sql.Open("libsql", "file:"+lu.path)
+	db, err := openFile("file:" + lu.path)
 	if err != nil {
 		return nil, fmt.Errorf("embedded: %w", err)
 	}
@@ -147,7 +149,7 @@ func newReplica(lu *localURL) (*Replica, error) {
 	if err != nil {
 		return nil, fmt.Errorf("embedded: opening the replica: %s", redact(err.Error(), lu.authToken))
 	}
-	db := sql.OpenDB(c)
+	db := sql.OpenDB(wrapConnector(c))
 	return &Replica{db: db, connector: c, drv: libsql.OpenDB(db)}, nil
 }
 

@@ -8,7 +8,6 @@ import (
 	"reflect"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/entlibsql/entlibsql/internal/hrana"
 )
@@ -42,13 +41,10 @@ func checkNamedValue(nv *driver.NamedValue) error {
 	case uint64:
 		return fitUint(nv, v)
 	case json.RawMessage:
-		// ent binds JSON fields as json.RawMessage, which database/sql would
-		// store as a BLOB; SQLite's JSON functions (ent's sqljson
-		// predicates) read only TEXT. Reading back is the same either way.
-		if utf8.Valid(v) {
-			nv.Value = string(v)
-			return nil
-		}
+		// ent binds JSON fields as json.RawMessage. Stored as go-sqlite3
+		// stores it (database/sql makes it a []byte): a BLOB holding the
+		// JSON text, which ent's sqlite3 dialect reads back as []byte and
+		// SQLite's JSON functions (ent's sqljson predicates) read as JSON.
 		nv.Value = []byte(v)
 		return nil
 	case driver.Valuer:
@@ -65,16 +61,16 @@ func checkNamedValue(nv *driver.NamedValue) error {
 	return driver.ErrSkip
 }
 
-// jsonArg stores maps, slices, arrays and structs as JSON text. ent's
-// upsert builders (OnConflict ... SetJSONField) bind a JSON field's Go
-// value as it is, which database/sql would refuse; ent's other builders
-// bind the same JSON text themselves.
+// jsonArg stores maps, slices, arrays and structs as JSON, in a BLOB as
+// ent's other builders store a JSON field (see json.RawMessage above).
+// ent's upsert builders (OnConflict ... SetJSONField) bind a JSON field's
+// Go value as it is, which database/sql would refuse.
 func jsonArg(nv *driver.NamedValue) error {
 	b, err := json.Marshal(nv.Value)
 	if err != nil {
 		return fmt.Errorf("libsql: argument %s: a %T is stored as JSON, and encoding it failed: %w", argName(nv), nv.Value, err)
 	}
-	nv.Value = string(b)
+	nv.Value = b
 	return nil
 }
 
@@ -142,9 +138,17 @@ func formatTime(t time.Time) string {
 // columnValue converts a value read from a column to what database/sql
 // and ent expect, going by the column's declared type as go-sqlite3 does:
 // text and integers in DATE/DATETIME/TIMESTAMP columns become time.Time,
-// integers in BOOLEAN columns become bool.
+// integers in BOOLEAN columns become bool. Text in a JSON column becomes
+// []byte, as the BLOBs ent's JSON fields are stored in come back: ent
+// scans JSON into a type that takes only []byte, and JSON text written by
+// another client (or by this driver before it stored BLOBs) would
+// otherwise fail it.
 func columnValue(v any, kind declKind) driver.Value {
 	switch kind {
+	case declJSON:
+		if s, ok := v.(string); ok {
+			return []byte(s)
+		}
 	case declTime:
 		switch x := v.(type) {
 		case string:
@@ -189,6 +193,7 @@ const (
 	declOther declKind = iota
 	declTime
 	declBool
+	declJSON
 )
 
 func classifyDecltype(decl string) declKind {
@@ -197,6 +202,8 @@ func classifyDecltype(decl string) declKind {
 		return declTime
 	case "boolean":
 		return declBool
+	case "json":
+		return declJSON
 	}
 	return declOther
 }

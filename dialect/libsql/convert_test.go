@@ -2,7 +2,9 @@ package libsql
 
 import (
 	"database/sql/driver"
+	"encoding/json"
 	"math"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -55,6 +57,10 @@ func TestColumnValue(t *testing.T) {
 		{"boolean", int64(0), false},
 		{"bool", int64(1), int64(1)}, // ent's "bool" columns scan through database/sql
 		{"TEXT", "2026-11-24", "2026-11-24"},
+		{"json", `{"a":1}`, []byte(`{"a":1}`)}, // ent scans JSON as []byte only
+		{"JSON", []byte(`[1]`), []byte(`[1]`)},
+		{"json", nil, nil},
+		{"json", int64(3), int64(3)},
 		{"", nil, nil},
 	}
 	for _, tt := range tests {
@@ -65,7 +71,7 @@ func TestColumnValue(t *testing.T) {
 			}
 			continue
 		}
-		if got != tt.want {
+		if !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("%s %v: got %#v want %#v", tt.decl, tt.in, got, tt.want)
 		}
 	}
@@ -82,14 +88,17 @@ func TestCheckNamedValue(t *testing.T) {
 		{uint8(255), int64(255)},
 		{true, true},
 		{"s", "s"},
-		{map[string]any{"a": 1}, `{"a":1}`},
-		{[]string{"x", "y"}, `["x","y"]`},
-		{[2]int{1, 2}, `[1,2]`},
-		{struct{ A int }{3}, `{"A":3}`},
+		// JSON goes in a BLOB, as go-sqlite3 stores ent's JSON fields.
+		{json.RawMessage(`{"a":1}`), []byte(`{"a":1}`)},
+		{json.RawMessage(nil), []byte(nil)},
+		{map[string]any{"a": 1}, []byte(`{"a":1}`)},
+		{[]string{"x", "y"}, []byte(`["x","y"]`)},
+		{[2]int{1, 2}, []byte(`[1,2]`)},
+		{struct{ A int }{3}, []byte(`{"A":3}`)},
 	}
 	for _, tt := range ok {
 		nv := &driver.NamedValue{Value: tt.in}
-		if err := checkNamedValue(nv); err != nil || nv.Value != tt.want {
+		if err := checkNamedValue(nv); err != nil || !reflect.DeepEqual(nv.Value, tt.want) {
 			t.Errorf("%T %v: got %#v, %v", tt.in, tt.in, nv.Value, err)
 		}
 	}

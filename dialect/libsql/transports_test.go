@@ -14,7 +14,7 @@ import (
 // crudSuite is the foundation's ent suite: the tests that run through
 // entClient on whatever server LIBSQL_TEST_URL names.
 const crudSuite = "^Test(CRUD|EdgesAndEagerLoading|AggregatesOrderingPaging|Upsert|CreateBulk1000|Transactions|" +
-	"ConstraintErrors|FieldTypesRoundTrip|Uint64AboveMaxInt64IsAnError|JSONPredicates|UpsertJSONFields|MigrationRebuildKeepsRows)$"
+	"ConstraintErrors|FieldTypesRoundTrip|Uint64AboveMaxInt64IsAnError|JSONFields|UpsertJSONFields|MigrationRebuildKeepsRows)$"
 
 // TestCRUDSuiteOverTransports runs the whole suite again, in a child test
 // process pointed at the server by each way users reach it: WebSocket,

@@ -154,36 +154,70 @@ func TestUint64AboveMaxInt64IsAnError(t *testing.T) {
 	}
 }
 
-func TestJSONPredicates(t *testing.T) {
+// TestJSONFields: JSON goes in a BLOB, as go-sqlite3 stores ent's JSON
+// fields; SQLite's JSON functions read a BLOB of JSON text, so ent's
+// sqljson predicates work; and ent's struct scanning, which takes JSON
+// only as []byte, reads it, and JSON text written by another client too.
+func TestJSONFields(t *testing.T) {
 	c := entClient(t)
 	ctx := context.Background()
 	tag := uniq(t, "j")
-	k, err := newKind(c).SetJmap(map[string]any{"tag": tag, "n": 7.0}).Save(ctx)
+	k, err := newKind(c).SetJmap(map[string]any{"tag": tag, "n": 7.0, "list": []any{"a", "b"}}).
+		SetJlist([]string{tag, "other"}).Save(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// JSON is stored as TEXT, so SQLite's JSON functions, which ent's
-	// sqljson predicates use, can read it.
-	got, err := c.Kind.Query().Where(func(s *sql.Selector) {
-		s.Where(sqljson.ValueEQ(kind.FieldJmap, tag, sqljson.Path("tag")))
-	}).OnlyID(ctx)
-	if err != nil || got != k.ID {
-		t.Fatalf("sqljson.ValueEQ found %v, %v; want %v", got, err, k.ID)
+	if typ := queryString(t, c, "SELECT typeof(jmap) FROM kinds WHERE id = ?", k.ID); typ != "blob" {
+		t.Fatalf("JSON stored as %q, want blob as go-sqlite3 stores it", typ)
 	}
-	rows, err := c.QueryContext(ctx, "SELECT typeof(jmap) FROM kinds WHERE id = ?", k.ID)
-	if err != nil {
+	preds := map[string]func(*sql.Selector){
+		"ValueEQ":        func(s *sql.Selector) { s.Where(sqljson.ValueEQ(kind.FieldJmap, tag, sqljson.Path("tag"))) },
+		"ValueGT":        func(s *sql.Selector) { s.Where(sqljson.ValueGT(kind.FieldJmap, 6, sqljson.Path("n"))) },
+		"HasKey":         func(s *sql.Selector) { s.Where(sqljson.HasKey(kind.FieldJmap, sqljson.Path("list"))) },
+		"LenEQ":          func(s *sql.Selector) { s.Where(sqljson.LenEQ(kind.FieldJmap, 2, sqljson.Path("list"))) },
+		"ValueContains":  func(s *sql.Selector) { s.Where(sqljson.ValueContains(kind.FieldJlist, tag)) },
+		"StringContains": func(s *sql.Selector) { s.Where(sqljson.StringContains(kind.FieldJmap, tag[1:], sqljson.Path("tag"))) },
+		"ValueIsNotNull": func(s *sql.Selector) { s.Where(sqljson.ValueIsNotNull(kind.FieldJmap)) },
+	}
+	for name, p := range preds {
+		ids, err := c.Kind.Query().Where(kind.ID(k.ID), p).IDs(ctx)
+		if err != nil || len(ids) != 1 {
+			t.Errorf("sqljson.%s found %v, %v; want [%v]", name, ids, err, k.ID)
+		}
+	}
+	// sqljson.Append updates in place.
+	if err := c.Kind.UpdateOneID(k.ID).AppendJlist([]string{"appended"}).Exec(ctx); err != nil {
 		t.Fatal(err)
 	}
-	defer rows.Close()
-	var typ string
-	if !rows.Next() || rows.Scan(&typ) != nil || typ != "text" {
-		t.Fatalf("JSON stored as %q", typ)
+	if got := c.Kind.GetX(ctx, k.ID).Jlist; !reflect.DeepEqual(got, []string{tag, "other", "appended"}) {
+		t.Fatalf("after AppendJlist: %v", got)
+	}
+
+	// JSON text, as another client (or this driver before) may write it.
+	if _, err := c.ExecContext(ctx, "UPDATE kinds SET jpoint = ? WHERE id = ?", `{"x":5,"y":6}`, k.ID); err != nil {
+		t.Fatal(err)
+	}
+	// ent's struct scanning (sql.ScanSlice), which the generated Select
+	// and GroupBy use: JSON goes through a Scanner that takes only []byte.
+	var v []struct {
+		Jmap   map[string]any   `json:"jmap"`
+		Jpoint schematype.Point `json:"jpoint"`
+		Jlist  []string         `json:"jlist"`
+	}
+	if err := c.Kind.Query().Where(kind.ID(k.ID)).Select(kind.FieldJmap, kind.FieldJpoint, kind.FieldJlist).Scan(ctx, &v); err != nil {
+		t.Fatal(err)
+	}
+	if len(v) != 1 || v[0].Jmap["tag"] != tag || v[0].Jpoint != (schematype.Point{X: 5, Y: 6}) || len(v[0].Jlist) != 3 {
+		t.Fatalf("struct scan read %+v", v)
+	}
+	if got := c.Kind.GetX(ctx, k.ID).Jpoint; got != (schematype.Point{X: 5, Y: 6}) {
+		t.Fatalf("JSON text read back as %v", got)
 	}
 }
 
 // TestUpsertJSONFields: ent's upsert builders bind a JSON field's Go value
-// (a map, a slice, a struct) as it is; the driver stores it as JSON text,
-// the same text ent's other builders write.
+// (a map, a slice, a struct) as it is; the driver stores it as JSON, in a
+// BLOB as ent's other builders do.
 func TestUpsertJSONFields(t *testing.T) {
 	c := entClient(t)
 	ctx := context.Background()
@@ -206,4 +240,25 @@ func TestUpsertJSONFields(t *testing.T) {
 	if !reflect.DeepEqual(k.Jmap, jmap) || !reflect.DeepEqual(k.Jlist, jlist) || k.Jpoint != jpoint {
 		t.Fatalf("read back %v %v %v", k.Jmap, k.Jlist, k.Jpoint)
 	}
+	if typ := queryString(t, c, "SELECT typeof(jmap) || typeof(jlist) || typeof(jpoint) FROM kinds WHERE id = ?", id); typ != "blobblobblob" {
+		t.Fatalf("upserted JSON stored as %q", typ)
+	}
+}
+
+// queryString runs a query of one text value through the ent client.
+func queryString(t *testing.T, c *ent.Client, query string, args ...any) string {
+	t.Helper()
+	rows, err := c.QueryContext(context.Background(), query, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var s string
+	if !rows.Next() {
+		t.Fatalf("%s: no row (%v)", query, rows.Err())
+	}
+	if err := rows.Scan(&s); err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

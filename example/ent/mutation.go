@@ -11,6 +11,7 @@ import (
 
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
+	"github.com/entlibsql/entlibsql/dialect/libsql/vector"
 	"github.com/entlibsql/entlibsql/example/ent/post"
 	"github.com/entlibsql/entlibsql/example/ent/predicate"
 	"github.com/entlibsql/entlibsql/example/ent/tag"
@@ -41,6 +42,7 @@ type PostMutation struct {
 	likes         *int
 	addlikes      *int
 	created_at    *time.Time
+	embedding     *vector.Vector
 	clearedFields map[string]struct{}
 	author        *int
 	clearedauthor bool
@@ -278,6 +280,55 @@ func (m *PostMutation) ResetCreatedAt() {
 	m.created_at = nil
 }
 
+// SetEmbedding sets the "embedding" field.
+func (m *PostMutation) SetEmbedding(v vector.Vector) {
+	m.embedding = &v
+}
+
+// Embedding returns the value of the "embedding" field in the mutation.
+func (m *PostMutation) Embedding() (r vector.Vector, exists bool) {
+	v := m.embedding
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEmbedding returns the old "embedding" field's value of the Post entity.
+// If the Post object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *PostMutation) OldEmbedding(ctx context.Context) (v vector.Vector, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEmbedding is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEmbedding requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEmbedding: %w", err)
+	}
+	return oldValue.Embedding, nil
+}
+
+// ClearEmbedding clears the value of the "embedding" field.
+func (m *PostMutation) ClearEmbedding() {
+	m.embedding = nil
+	m.clearedFields[post.FieldEmbedding] = struct{}{}
+}
+
+// EmbeddingCleared returns if the "embedding" field was cleared in this mutation.
+func (m *PostMutation) EmbeddingCleared() bool {
+	_, ok := m.clearedFields[post.FieldEmbedding]
+	return ok
+}
+
+// ResetEmbedding resets all changes to the "embedding" field.
+func (m *PostMutation) ResetEmbedding() {
+	m.embedding = nil
+	delete(m.clearedFields, post.FieldEmbedding)
+}
+
 // SetAuthorID sets the "author" edge to the User entity by id.
 func (m *PostMutation) SetAuthorID(id int) {
 	m.author = &id
@@ -405,7 +456,7 @@ func (m *PostMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *PostMutation) Fields() []string {
-	fields := make([]string, 0, 3)
+	fields := make([]string, 0, 4)
 	if m.title != nil {
 		fields = append(fields, post.FieldTitle)
 	}
@@ -414,6 +465,9 @@ func (m *PostMutation) Fields() []string {
 	}
 	if m.created_at != nil {
 		fields = append(fields, post.FieldCreatedAt)
+	}
+	if m.embedding != nil {
+		fields = append(fields, post.FieldEmbedding)
 	}
 	return fields
 }
@@ -429,6 +483,8 @@ func (m *PostMutation) Field(name string) (ent.Value, bool) {
 		return m.Likes()
 	case post.FieldCreatedAt:
 		return m.CreatedAt()
+	case post.FieldEmbedding:
+		return m.Embedding()
 	}
 	return nil, false
 }
@@ -444,6 +500,8 @@ func (m *PostMutation) OldField(ctx context.Context, name string) (ent.Value, er
 		return m.OldLikes(ctx)
 	case post.FieldCreatedAt:
 		return m.OldCreatedAt(ctx)
+	case post.FieldEmbedding:
+		return m.OldEmbedding(ctx)
 	}
 	return nil, fmt.Errorf("unknown Post field %s", name)
 }
@@ -473,6 +531,13 @@ func (m *PostMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetCreatedAt(v)
+		return nil
+	case post.FieldEmbedding:
+		v, ok := value.(vector.Vector)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEmbedding(v)
 		return nil
 	}
 	return fmt.Errorf("unknown Post field %s", name)
@@ -518,7 +583,11 @@ func (m *PostMutation) AddField(name string, value ent.Value) error {
 // ClearedFields returns all nullable fields that were cleared during this
 // mutation.
 func (m *PostMutation) ClearedFields() []string {
-	return nil
+	var fields []string
+	if m.FieldCleared(post.FieldEmbedding) {
+		fields = append(fields, post.FieldEmbedding)
+	}
+	return fields
 }
 
 // FieldCleared returns a boolean indicating if a field with the given name was
@@ -531,6 +600,11 @@ func (m *PostMutation) FieldCleared(name string) bool {
 // ClearField clears the value of the field with the given name. It returns an
 // error if the field is not defined in the schema.
 func (m *PostMutation) ClearField(name string) error {
+	switch name {
+	case post.FieldEmbedding:
+		m.ClearEmbedding()
+		return nil
+	}
 	return fmt.Errorf("unknown Post nullable field %s", name)
 }
 
@@ -546,6 +620,9 @@ func (m *PostMutation) ResetField(name string) error {
 		return nil
 	case post.FieldCreatedAt:
 		m.ResetCreatedAt()
+		return nil
+	case post.FieldEmbedding:
+		m.ResetEmbedding()
 		return nil
 	}
 	return fmt.Errorf("unknown Post field %s", name)

@@ -9,6 +9,7 @@ import (
 
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
+	"github.com/entlibsql/entlibsql/dialect/libsql/vector"
 	"github.com/entlibsql/entlibsql/example/ent/post"
 	"github.com/entlibsql/entlibsql/example/ent/user"
 )
@@ -24,6 +25,8 @@ type Post struct {
 	Likes int `json:"likes,omitempty"`
 	// CreatedAt holds the value of the "created_at" field.
 	CreatedAt time.Time `json:"created_at,omitempty"`
+	// Embedding holds the value of the "embedding" field.
+	Embedding vector.Vector `json:"embedding,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the PostQuery when eager-loading is set.
 	Edges        PostEdges `json:"edges"`
@@ -73,6 +76,8 @@ func (*Post) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullString)
 		case post.FieldCreatedAt:
 			values[i] = new(sql.NullTime)
+		case post.FieldEmbedding:
+			values[i] = post.ValueScanner.Embedding.ScanValue()
 		case post.ForeignKeys[0]: // user_posts
 			values[i] = new(sql.NullInt64)
 		default:
@@ -113,6 +118,12 @@ func (_m *Post) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field created_at", values[i])
 			} else if value.Valid {
 				_m.CreatedAt = value.Time
+			}
+		case post.FieldEmbedding:
+			if value, err := post.ValueScanner.Embedding.FromValue(values[i]); err != nil {
+				return err
+			} else {
+				_m.Embedding = value
 			}
 		case post.ForeignKeys[0]:
 			if value, ok := values[i].(*sql.NullInt64); !ok {
@@ -175,6 +186,9 @@ func (_m *Post) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("created_at=")
 	builder.WriteString(_m.CreatedAt.Format(time.ANSIC))
+	builder.WriteString(", ")
+	builder.WriteString("embedding=")
+	builder.WriteString(fmt.Sprintf("%v", _m.Embedding))
 	builder.WriteByte(')')
 	return builder.String()
 }

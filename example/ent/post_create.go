@@ -11,6 +11,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
+	"github.com/entlibsql/entlibsql/dialect/libsql/vector"
 	"github.com/entlibsql/entlibsql/example/ent/post"
 	"github.com/entlibsql/entlibsql/example/ent/tag"
 	"github.com/entlibsql/entlibsql/example/ent/user"
@@ -55,6 +56,12 @@ func (_c *PostCreate) SetNillableCreatedAt(v *time.Time) *PostCreate {
 	if v != nil {
 		_c.SetCreatedAt(*v)
 	}
+	return _c
+}
+
+// SetEmbedding sets the "embedding" field.
+func (_c *PostCreate) SetEmbedding(v vector.Vector) *PostCreate {
+	_c.mutation.SetEmbedding(v)
 	return _c
 }
 
@@ -155,7 +162,10 @@ func (_c *PostCreate) sqlSave(ctx context.Context) (*Post, error) {
 	if err := _c.check(); err != nil {
 		return nil, err
 	}
-	_node, _spec := _c.createSpec()
+	_node, _spec, err := _c.createSpec()
+	if err != nil {
+		return nil, err
+	}
 	if err := sqlgraph.CreateNode(ctx, _c.driver, _spec); err != nil {
 		if sqlgraph.IsConstraintError(err) {
 			err = &ConstraintError{msg: err.Error(), wrap: err}
@@ -169,7 +179,7 @@ func (_c *PostCreate) sqlSave(ctx context.Context) (*Post, error) {
 	return _node, nil
 }
 
-func (_c *PostCreate) createSpec() (*Post, *sqlgraph.CreateSpec) {
+func (_c *PostCreate) createSpec() (*Post, *sqlgraph.CreateSpec, error) {
 	var (
 		_node = &Post{config: _c.config}
 		_spec = sqlgraph.NewCreateSpec(post.Table, sqlgraph.NewFieldSpec(post.FieldID, field.TypeInt))
@@ -186,6 +196,14 @@ func (_c *PostCreate) createSpec() (*Post, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.CreatedAt(); ok {
 		_spec.SetField(post.FieldCreatedAt, field.TypeTime, value)
 		_node.CreatedAt = value
+	}
+	if value, ok := _c.mutation.Embedding(); ok {
+		vv, err := post.ValueScanner.Embedding.Value(value)
+		if err != nil {
+			return nil, nil, err
+		}
+		_spec.SetField(post.FieldEmbedding, field.TypeBytes, vv)
+		_node.Embedding = value
 	}
 	if nodes := _c.mutation.AuthorIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -220,7 +238,7 @@ func (_c *PostCreate) createSpec() (*Post, *sqlgraph.CreateSpec) {
 		}
 		_spec.Edges = append(_spec.Edges, edge)
 	}
-	return _node, _spec
+	return _node, _spec, nil
 }
 
 // OnConflict allows configuring the `ON CONFLICT` / `ON DUPLICATE KEY` clause
@@ -299,6 +317,24 @@ func (u *PostUpsert) UpdateLikes() *PostUpsert {
 // AddLikes adds v to the "likes" field.
 func (u *PostUpsert) AddLikes(v int) *PostUpsert {
 	u.Add(post.FieldLikes, v)
+	return u
+}
+
+// SetEmbedding sets the "embedding" field.
+func (u *PostUpsert) SetEmbedding(v vector.Vector) *PostUpsert {
+	u.Set(post.FieldEmbedding, v)
+	return u
+}
+
+// UpdateEmbedding sets the "embedding" field to the value that was provided on create.
+func (u *PostUpsert) UpdateEmbedding() *PostUpsert {
+	u.SetExcluded(post.FieldEmbedding)
+	return u
+}
+
+// ClearEmbedding clears the value of the "embedding" field.
+func (u *PostUpsert) ClearEmbedding() *PostUpsert {
+	u.SetNull(post.FieldEmbedding)
 	return u
 }
 
@@ -382,6 +418,27 @@ func (u *PostUpsertOne) UpdateLikes() *PostUpsertOne {
 	})
 }
 
+// SetEmbedding sets the "embedding" field.
+func (u *PostUpsertOne) SetEmbedding(v vector.Vector) *PostUpsertOne {
+	return u.Update(func(s *PostUpsert) {
+		s.SetEmbedding(v)
+	})
+}
+
+// UpdateEmbedding sets the "embedding" field to the value that was provided on create.
+func (u *PostUpsertOne) UpdateEmbedding() *PostUpsertOne {
+	return u.Update(func(s *PostUpsert) {
+		s.UpdateEmbedding()
+	})
+}
+
+// ClearEmbedding clears the value of the "embedding" field.
+func (u *PostUpsertOne) ClearEmbedding() *PostUpsertOne {
+	return u.Update(func(s *PostUpsert) {
+		s.ClearEmbedding()
+	})
+}
+
 // Exec executes the query.
 func (u *PostUpsertOne) Exec(ctx context.Context) error {
 	if len(u.create.conflict) == 0 {
@@ -445,7 +502,10 @@ func (_c *PostCreateBulk) Save(ctx context.Context) ([]*Post, error) {
 				}
 				builder.mutation = mutation
 				var err error
-				nodes[i], specs[i] = builder.createSpec()
+				nodes[i], specs[i], err = builder.createSpec()
+				if err != nil {
+					return nil, err
+				}
 				if i < len(mutators)-1 {
 					_, err = mutators[i+1].Mutate(root, _c.builders[i+1].mutation)
 				} else {
@@ -625,6 +685,27 @@ func (u *PostUpsertBulk) AddLikes(v int) *PostUpsertBulk {
 func (u *PostUpsertBulk) UpdateLikes() *PostUpsertBulk {
 	return u.Update(func(s *PostUpsert) {
 		s.UpdateLikes()
+	})
+}
+
+// SetEmbedding sets the "embedding" field.
+func (u *PostUpsertBulk) SetEmbedding(v vector.Vector) *PostUpsertBulk {
+	return u.Update(func(s *PostUpsert) {
+		s.SetEmbedding(v)
+	})
+}
+
+// UpdateEmbedding sets the "embedding" field to the value that was provided on create.
+func (u *PostUpsertBulk) UpdateEmbedding() *PostUpsertBulk {
+	return u.Update(func(s *PostUpsert) {
+		s.UpdateEmbedding()
+	})
+}
+
+// ClearEmbedding clears the value of the "embedding" field.
+func (u *PostUpsertBulk) ClearEmbedding() *PostUpsertBulk {
+	return u.Update(func(s *PostUpsert) {
+		s.ClearEmbedding()
 	})
 }
 

@@ -10,6 +10,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"entgo.io/ent/schema/field"
+	"github.com/entlibsql/entlibsql/dialect/libsql/vector"
 	"github.com/entlibsql/entlibsql/example/ent/post"
 	"github.com/entlibsql/entlibsql/example/ent/predicate"
 	"github.com/entlibsql/entlibsql/example/ent/tag"
@@ -61,6 +62,18 @@ func (_u *PostUpdate) SetNillableLikes(v *int) *PostUpdate {
 // AddLikes adds value to the "likes" field.
 func (_u *PostUpdate) AddLikes(v int) *PostUpdate {
 	_u.mutation.AddLikes(v)
+	return _u
+}
+
+// SetEmbedding sets the "embedding" field.
+func (_u *PostUpdate) SetEmbedding(v vector.Vector) *PostUpdate {
+	_u.mutation.SetEmbedding(v)
+	return _u
+}
+
+// ClearEmbedding clears the value of the "embedding" field.
+func (_u *PostUpdate) ClearEmbedding() *PostUpdate {
+	_u.mutation.ClearEmbedding()
 	return _u
 }
 
@@ -182,6 +195,16 @@ func (_u *PostUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if value, ok := _u.mutation.AddedLikes(); ok {
 		_spec.AddField(post.FieldLikes, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.Embedding(); ok {
+		vv, err := post.ValueScanner.Embedding.Value(value)
+		if err != nil {
+			return 0, err
+		}
+		_spec.SetField(post.FieldEmbedding, field.TypeBytes, vv)
+	}
+	if _u.mutation.EmbeddingCleared() {
+		_spec.ClearField(post.FieldEmbedding, field.TypeBytes)
 	}
 	if _u.mutation.AuthorCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -309,6 +332,18 @@ func (_u *PostUpdateOne) SetNillableLikes(v *int) *PostUpdateOne {
 // AddLikes adds value to the "likes" field.
 func (_u *PostUpdateOne) AddLikes(v int) *PostUpdateOne {
 	_u.mutation.AddLikes(v)
+	return _u
+}
+
+// SetEmbedding sets the "embedding" field.
+func (_u *PostUpdateOne) SetEmbedding(v vector.Vector) *PostUpdateOne {
+	_u.mutation.SetEmbedding(v)
+	return _u
+}
+
+// ClearEmbedding clears the value of the "embedding" field.
+func (_u *PostUpdateOne) ClearEmbedding() *PostUpdateOne {
+	_u.mutation.ClearEmbedding()
 	return _u
 }
 
@@ -460,6 +495,16 @@ func (_u *PostUpdateOne) sqlSave(ctx context.Context) (_node *Post, err error) {
 	}
 	if value, ok := _u.mutation.AddedLikes(); ok {
 		_spec.AddField(post.FieldLikes, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.Embedding(); ok {
+		vv, err := post.ValueScanner.Embedding.Value(value)
+		if err != nil {
+			return nil, err
+		}
+		_spec.SetField(post.FieldEmbedding, field.TypeBytes, vv)
+	}
+	if _u.mutation.EmbeddingCleared() {
+		_spec.ClearField(post.FieldEmbedding, field.TypeBytes)
 	}
 	if _u.mutation.AuthorCleared() {
 		edge := &sqlgraph.EdgeSpec{

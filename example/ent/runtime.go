@@ -5,10 +5,13 @@ package ent
 import (
 	"time"
 
+	"github.com/entlibsql/entlibsql/dialect/libsql/vector"
 	"github.com/entlibsql/entlibsql/example/ent/post"
 	"github.com/entlibsql/entlibsql/example/ent/schema"
 	"github.com/entlibsql/entlibsql/example/ent/tag"
 	"github.com/entlibsql/entlibsql/example/ent/user"
+
+	"entgo.io/ent/schema/field"
 )
 
 // The init function reads all schema descriptors with runtime code
@@ -29,6 +32,9 @@ func init() {
 	postDescCreatedAt := postFields[2].Descriptor()
 	// post.DefaultCreatedAt holds the default value on creation for the created_at field.
 	post.DefaultCreatedAt = postDescCreatedAt.Default.(func() time.Time)
+	// postDescEmbedding is the schema descriptor for embedding field.
+	postDescEmbedding := postFields[3].Descriptor()
+	post.ValueScanner.Embedding = postDescEmbedding.ValueScanner.(field.TypeValueScanner[vector.Vector])
 	tagFields := schema.Tag{}.Fields()
 	_ = tagFields
 	// tagDescName is the schema descriptor for name field.

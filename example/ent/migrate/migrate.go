@@ -47,7 +47,7 @@ func (s *Schema) Create(ctx context.Context, opts ...schema.MigrateOption) error
 
 // Create creates all table resources using the given schema driver.
 func Create(ctx context.Context, s *Schema, tables []*schema.Table, opts ...schema.MigrateOption) error {
-	migrate, err := schema.NewMigrate(s.drv, opts...)
+	migrate, err := schema.NewMigrate(s.drv, libsqlOptions(s.drv, opts)...)
 	if err != nil {
 		return fmt.Errorf("ent/migrate: %w", err)
 	}

@@ -3,6 +3,7 @@
 package migrate
 
 import (
+	"entgo.io/ent/dialect/entsql"
 	"entgo.io/ent/dialect/sql/schema"
 	"entgo.io/ent/schema/field"
 )
@@ -14,6 +15,7 @@ var (
 		{Name: "title", Type: field.TypeString},
 		{Name: "likes", Type: field.TypeInt, Default: 0},
 		{Name: "created_at", Type: field.TypeTime},
+		{Name: "embedding", Type: field.TypeBytes, Nullable: true, SchemaType: map[string]string{"sqlite3": "F32_BLOB(128)"}},
 		{Name: "user_posts", Type: field.TypeInt},
 	}
 	// PostsTable holds the schema information for the "posts" table.
@@ -24,9 +26,21 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "posts_users_posts",
-				Columns:    []*schema.Column{PostsColumns[4]},
+				Columns:    []*schema.Column{PostsColumns[5]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "post_embedding",
+				Unique:  false,
+				Columns: []*schema.Column{PostsColumns[4]},
+				Annotation: &entsql.IndexAnnotation{
+					Types: map[string]string{
+						"libsql": "libsql_vector_idx('metric=cosine')",
+					},
+				},
 			},
 		},
 	}

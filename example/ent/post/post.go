@@ -7,6 +7,8 @@ import (
 
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
+	"entgo.io/ent/schema/field"
+	"github.com/entlibsql/entlibsql/dialect/libsql/vector"
 )
 
 const (
@@ -20,6 +22,8 @@ const (
 	FieldLikes = "likes"
 	// FieldCreatedAt holds the string denoting the created_at field in the database.
 	FieldCreatedAt = "created_at"
+	// FieldEmbedding holds the string denoting the embedding field in the database.
+	FieldEmbedding = "embedding"
 	// EdgeAuthor holds the string denoting the author edge name in mutations.
 	EdgeAuthor = "author"
 	// EdgeTags holds the string denoting the tags edge name in mutations.
@@ -46,6 +50,7 @@ var Columns = []string{
 	FieldTitle,
 	FieldLikes,
 	FieldCreatedAt,
+	FieldEmbedding,
 }
 
 // ForeignKeys holds the SQL foreign-keys that are owned by the "posts"
@@ -82,6 +87,10 @@ var (
 	DefaultLikes int
 	// DefaultCreatedAt holds the default value on creation for the "created_at" field.
 	DefaultCreatedAt func() time.Time
+	// ValueScanner of all Post fields.
+	ValueScanner struct {
+		Embedding field.TypeValueScanner[vector.Vector]
+	}
 )
 
 // OrderOption defines the ordering options for the Post queries.

@@ -7,6 +7,7 @@ import (
 
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
+	"github.com/entlibsql/entlibsql/dialect/libsql/vector"
 	"github.com/entlibsql/entlibsql/example/ent/predicate"
 )
 
@@ -68,6 +69,12 @@ func Likes(v int) predicate.Post {
 // CreatedAt applies equality check predicate on the "created_at" field. It's identical to CreatedAtEQ.
 func CreatedAt(v time.Time) predicate.Post {
 	return predicate.Post(sql.FieldEQ(FieldCreatedAt, v))
+}
+
+// Embedding applies equality check predicate on the "embedding" field. It's identical to EmbeddingEQ.
+func Embedding(v vector.Vector) predicate.Post {
+	vc, err := ValueScanner.Embedding.Value(v)
+	return predicate.PostOrErr(sql.FieldEQ(FieldEmbedding, vc), err)
 }
 
 // TitleEQ applies the EQ predicate on the "title" field.
@@ -213,6 +220,80 @@ func CreatedAtLT(v time.Time) predicate.Post {
 // CreatedAtLTE applies the LTE predicate on the "created_at" field.
 func CreatedAtLTE(v time.Time) predicate.Post {
 	return predicate.Post(sql.FieldLTE(FieldCreatedAt, v))
+}
+
+// EmbeddingEQ applies the EQ predicate on the "embedding" field.
+func EmbeddingEQ(v vector.Vector) predicate.Post {
+	vc, err := ValueScanner.Embedding.Value(v)
+	return predicate.PostOrErr(sql.FieldEQ(FieldEmbedding, vc), err)
+}
+
+// EmbeddingNEQ applies the NEQ predicate on the "embedding" field.
+func EmbeddingNEQ(v vector.Vector) predicate.Post {
+	vc, err := ValueScanner.Embedding.Value(v)
+	return predicate.PostOrErr(sql.FieldNEQ(FieldEmbedding, vc), err)
+}
+
+// EmbeddingIn applies the In predicate on the "embedding" field.
+func EmbeddingIn(vs ...vector.Vector) predicate.Post {
+	var (
+		err error
+		v   = make([]any, len(vs))
+	)
+	for i := range v {
+		if v[i], err = ValueScanner.Embedding.Value(vs[i]); err != nil {
+			break
+		}
+	}
+	return predicate.PostOrErr(sql.FieldIn(FieldEmbedding, v...), err)
+}
+
+// EmbeddingNotIn applies the NotIn predicate on the "embedding" field.
+func EmbeddingNotIn(vs ...vector.Vector) predicate.Post {
+	var (
+		err error
+		v   = make([]any, len(vs))
+	)
+	for i := range v {
+		if v[i], err = ValueScanner.Embedding.Value(vs[i]); err != nil {
+			break
+		}
+	}
+	return predicate.PostOrErr(sql.FieldNotIn(FieldEmbedding, v...), err)
+}
+
+// EmbeddingGT applies the GT predicate on the "embedding" field.
+func EmbeddingGT(v vector.Vector) predicate.Post {
+	vc, err := ValueScanner.Embedding.Value(v)
+	return predicate.PostOrErr(sql.FieldGT(FieldEmbedding, vc), err)
+}
+
+// EmbeddingGTE applies the GTE predicate on the "embedding" field.
+func EmbeddingGTE(v vector.Vector) predicate.Post {
+	vc, err := ValueScanner.Embedding.Value(v)
+	return predicate.PostOrErr(sql.FieldGTE(FieldEmbedding, vc), err)
+}
+
+// EmbeddingLT applies the LT predicate on the "embedding" field.
+func EmbeddingLT(v vector.Vector) predicate.Post {
+	vc, err := ValueScanner.Embedding.Value(v)
+	return predicate.PostOrErr(sql.FieldLT(FieldEmbedding, vc), err)
+}
+
+// EmbeddingLTE applies the LTE predicate on the "embedding" field.
+func EmbeddingLTE(v vector.Vector) predicate.Post {
+	vc, err := ValueScanner.Embedding.Value(v)
+	return predicate.PostOrErr(sql.FieldLTE(FieldEmbedding, vc), err)
+}
+
+// EmbeddingIsNil applies the IsNil predicate on the "embedding" field.
+func EmbeddingIsNil() predicate.Post {
+	return predicate.Post(sql.FieldIsNull(FieldEmbedding))
+}
+
+// EmbeddingNotNil applies the NotNil predicate on the "embedding" field.
+func EmbeddingNotNil() predicate.Post {
+	return predicate.Post(sql.FieldNotNull(FieldEmbedding))
 }
 
 // HasAuthor applies the HasEdge predicate on the "author" edge.

@@ -9,6 +9,17 @@ import (
 // Post is the predicate function for post builders.
 type Post func(*sql.Selector)
 
+// PostOrErr calls the predicate only if the error is not nit.
+func PostOrErr(p Post, err error) Post {
+	return func(s *sql.Selector) {
+		if err != nil {
+			s.AddError(err)
+			return
+		}
+		p(s)
+	}
+}
+
 // Tag is the predicate function for tag builders.
 type Tag func(*sql.Selector)
 

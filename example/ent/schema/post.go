@@ -6,7 +6,13 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+
+	"github.com/entlibsql/entlibsql/dialect/libsql/vector"
 )
+
+// EmbeddingDims is the dimension of the posts' embeddings.
+const EmbeddingDims = 128
 
 // Post is written by one user and carries tags.
 type Post struct {
@@ -18,6 +24,15 @@ func (Post) Fields() []ent.Field {
 		field.String("title").NotEmpty(),
 		field.Int("likes").Default(0),
 		field.Time("created_at").Default(time.Now).Immutable(),
+		// What the post is about, for semantic search: a libSQL
+		// F32_BLOB(128) column, under a vector index.
+		vector.Field("embedding", EmbeddingDims).Optional(),
+	}
+}
+
+func (Post) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("embedding").Annotations(vector.Index(vector.Cosine)),
 	}
 }
 
