@@ -32,6 +32,7 @@ import (
 type conn struct {
 	stream   *hrana.Stream
 	opts     *connOptions
+	warm     *warmStreams // where the conn parks its warm stream when idle (warm.go)
 	tx       txState
 	txCtx    context.Context // BeginTx's context, for COMMIT/ROLLBACK
 	txErr    error           // why a broken transaction broke
@@ -45,8 +46,9 @@ type conn struct {
 }
 
 type connOptions struct {
-	beginSQL   string
-	stickyIdle time.Duration // how long an idle sticky stream is trusted to live
+	beginSQL       string
+	stickyIdle     time.Duration // how long an idle sticky stream is trusted to live
+	requestTimeout time.Duration // Config.RequestTimeout, for the backoff of retry.go's rule 3
 }
 
 type txState uint8
@@ -72,6 +74,7 @@ var (
 )
 
 func (c *conn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	c.warm.unpark(c)
 	pos, named := wireArgs(args)
 	res, err := c.run(ctx, hrana.Stmt{SQL: ddl.RewriteSequence(query), Args: pos, NamedArgs: named, SkipRows: true})
 	if err != nil {
@@ -81,6 +84,7 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 }
 
 func (c *conn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	c.warm.unpark(c)
 	pos, named := wireArgs(args)
 	return c.query(ctx, hrana.Stmt{SQL: ddl.RewriteSequence(query), Args: pos, NamedArgs: named})
 }
@@ -141,7 +145,7 @@ func (c *conn) runFirstInTx(ctx context.Context, st hrana.Stmt) (*hrana.StmtResu
 		return nil, err
 	}
 	if e := br.StepErrors[0]; e != nil {
-		err := fmt.Errorf("libsql: %s failed: %w", c.begin, serverError(e))
+		err := wrapError(c.begin+" failed", serverError(e))
 		c.breakTx(err)
 		return nil, err
 	}
@@ -161,15 +165,17 @@ func (c *conn) runFirstInTx(ctx context.Context, st hrana.Stmt) (*hrana.StmtResu
 // bad. An exchange that provably never reached the server, on a conn with
 // nothing to lose, is driver.ErrBadConn so database/sql retries it.
 func (c *conn) pipeline(ctx context.Context, reqs ...hrana.Request) ([]hrana.Result, error) {
-	held := c.sticky || c.tx != txNone
-	warm := c.stream.Open() && !held
-	results, err := c.stream.Pipeline(ctx, reqs...)
-	if warm && resendable(err) {
-		// The warm stream held nothing and the server ran nothing (it
-		// no longer knows the stream, or never got the request): the
-		// same requests on a fresh stream. See retry.go.
+	return c.pipelineHeld(ctx, c.sticky || c.tx != txNone, reqs...)
+}
+
+// pipelineHeld is pipeline, held saying whether the stream holds state.
+func (c *conn) pipelineHeld(ctx context.Context, held bool, reqs ...hrana.Request) ([]hrana.Result, error) {
+	c.stream.Holding = held
+	var results []hrana.Result
+	err := c.attempt(ctx, held, func() (err error) {
 		results, err = c.stream.Pipeline(ctx, reqs...)
-	}
+		return err
+	})
 	c.lastUsed = time.Now()
 	if err == nil {
 		if !c.stream.Open() {
@@ -180,14 +186,6 @@ func (c *conn) pipeline(ctx context.Context, reqs ...hrana.Request) ([]hrana.Res
 		return results, nil
 	}
 	return nil, c.failed(ctx, held, readOnly(reqs), err)
-}
-
-// refusedStream reports whether err is the server refusing a stream it
-// does not know (expired, or the server restarted): HTTP 400 before
-// anything ran.
-func refusedStream(err error) bool {
-	var he *hrana.HTTPError
-	return errors.As(err, &he) && he.Status == 400
 }
 
 // lose records that the server stream and its state are gone.
@@ -203,10 +201,11 @@ func (c *conn) lose(err error) {
 
 func (c *conn) breakTx(err error) {
 	c.tx = txBroken
-	c.txErr = fmt.Errorf("libsql: transaction aborted: %w", err)
+	c.txErr = wrapError("transaction aborted", err)
 }
 
 func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	c.warm.unpark(c)
 	if c.bad {
 		return nil, driver.ErrBadConn
 	}
@@ -255,7 +254,9 @@ func (c *conn) endTx(commit bool) error {
 	} else {
 		req = hrana.Execute(hrana.Stmt{SQL: "ROLLBACK", SkipRows: true})
 	}
-	results, err := c.pipeline(ctx, req)
+	// The stream holds the transaction until this answer: held, so that a
+	// lost answer is never resent on a fresh stream.
+	results, err := c.pipelineHeld(ctx, true, req)
 	if err != nil {
 		return err
 	}
@@ -264,10 +265,24 @@ func (c *conn) endTx(commit bool) error {
 		return mapError(r.Err)
 	}
 	if commit {
-		if e := r.Response.Batch.StepErrors; len(e) > 0 && e[0] != nil {
-			return fmt.Errorf("libsql: COMMIT failed, transaction rolled back: %w", serverError(e[0]))
-		}
-		return nil
+		return c.commitOutcome(r.Response.Batch)
+	}
+	return nil
+}
+
+// commitOutcome reads the answer to the COMMIT batch (COMMIT, then
+// ROLLBACK if it failed). Only the COMMIT step's own result proves the
+// commit; an answer without it (no steps, or the step skipped) leaves the
+// outcome unknown, which is an error, and the stream, whose state is
+// unknown too, is given up.
+func (c *conn) commitOutcome(br *hrana.BatchResult) error {
+	if len(br.StepErrors) > 0 && br.StepErrors[0] != nil {
+		return wrapError("COMMIT failed, transaction rolled back", serverError(br.StepErrors[0]))
+	}
+	if len(br.StepResults) == 0 || br.StepResults[0] == nil {
+		err := errors.New("libsql: the server's answer to COMMIT lacks the COMMIT step's result: whether the transaction committed is unknown")
+		c.lose(err)
+		return err
 	}
 	return nil
 }
@@ -278,6 +293,7 @@ func (c *conn) discardStream(ctx context.Context) {
 	if !c.stream.Open() {
 		return
 	}
+	c.stream.Holding = true
 	if c.sticky {
 		_, _ = c.stream.Pipeline(ctx, hrana.Execute(hrana.Stmt{SQL: "ROLLBACK", SkipRows: true}))
 		return
@@ -292,6 +308,7 @@ func (c *conn) Prepare(query string) (driver.Stmt, error) {
 // PrepareContext prepares nothing on the server: a Hrana statement travels
 // with its SQL text, so preparing would only add a round trip.
 func (c *conn) PrepareContext(_ context.Context, query string) (driver.Stmt, error) {
+	c.warm.unpark(c)
 	if c.bad {
 		return nil, driver.ErrBadConn
 	}
@@ -306,6 +323,7 @@ func (c *conn) CheckNamedValue(nv *driver.NamedValue) error { return checkNamedV
 
 // Ping makes one request to the server.
 func (c *conn) Ping(ctx context.Context) error {
+	c.warm.unpark(c)
 	_, err := c.run(ctx, hrana.Stmt{SQL: "SELECT 1", SkipRows: true})
 	return err
 }
@@ -314,6 +332,7 @@ func (c *conn) Ping(ctx context.Context) error {
 // sticky stream idle for long may have been expired by the server; a fresh
 // conn beats one whose first statement fails.
 func (c *conn) ResetSession(context.Context) error {
+	c.warm.unpark(c)
 	if c.bad || (c.sticky && time.Since(c.lastUsed) > c.opts.stickyIdle) {
 		return driver.ErrBadConn
 	}
@@ -321,15 +340,20 @@ func (c *conn) ResetSession(context.Context) error {
 	return nil
 }
 
-func (c *conn) IsValid() bool { return !c.bad }
-
-// Close closes the server stream if one is open (one request, bounded).
-func (c *conn) Close() error {
-	if c.stream.Open() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_, _ = c.stream.Pipeline(ctx, hrana.Close())
+// IsValid runs when database/sql puts the conn back into its pool: a warm
+// stream is parked there, or given back to the server (warm.go).
+func (c *conn) IsValid() bool {
+	if c.bad {
+		return false
 	}
+	c.warm.park(c)
+	return true
+}
+
+// Close closes the server stream if one is open (see hrana.Stream.Close).
+func (c *conn) Close() error {
+	c.warm.unpark(c)
+	c.stream.Close()
 	c.bad = true
 	return nil
 }

@@ -17,6 +17,7 @@ type Connector struct {
 	cfg    Config
 	client *hrana.Client
 	opts   connOptions
+	warm   warmStreams
 }
 
 var _ driver.Connector = (*Connector)(nil)
@@ -28,25 +29,27 @@ func NewConnector(dsn string, opts ...Option) (*Connector, error) {
 	if err != nil {
 		return nil, err
 	}
-	urlToken := cfg.AuthToken
-	cfg.AuthToken = ""
+	urlToken := cfg.AuthToken()
+	cfg.setToken("")
 	for _, o := range opts {
 		o(cfg)
 	}
 	switch {
-	case cfg.AuthToken == "":
-		cfg.AuthToken = urlToken
-	case urlToken != "" && urlToken != cfg.AuthToken:
+	case cfg.AuthToken() == "":
+		cfg.setToken(urlToken)
+	case urlToken != "" && urlToken != cfg.AuthToken():
 		return nil, errors.New("libsql: conflicting auth tokens: the URL and WithAuthToken give different tokens")
 	}
 	client, err := hrana.NewClient(hrana.Config{
-		URL:            cfg.URL,
-		AuthToken:      cfg.AuthToken,
-		TokenFunc:      cfg.AuthTokenFunc,
-		TLSConfig:      cfg.TLSConfig,
-		HTTPClient:     cfg.HTTPClient,
-		Logger:         cfg.Logger,
-		RequestTimeout: cfg.RequestTimeout,
+		URL:             cfg.URL,
+		AuthToken:       cfg.AuthToken(),
+		TokenFunc:       cfg.AuthTokenFunc,
+		TLSConfig:       cfg.TLSConfig,
+		HTTPClient:      cfg.HTTPClient,
+		Logger:          cfg.Logger,
+		RequestTimeout:  cfg.RequestTimeout,
+		MaxResponseSize: cfg.MaxResponseSize,
+		BaseURLHosts:    cfg.BaseURLHosts,
 	})
 	if err != nil {
 		return nil, mapError(err)
@@ -57,7 +60,8 @@ func NewConnector(dsn string, opts ...Option) (*Connector, error) {
 		opts: connOptions{
 			beginSQL: "BEGIN",
 			// sqld expires idle HTTP streams; stay well inside its limit.
-			stickyIdle: 5 * time.Second,
+			stickyIdle:     5 * time.Second,
+			requestTimeout: cfg.RequestTimeout,
 		},
 	}, nil
 }
@@ -68,7 +72,7 @@ func (c *Connector) Config() Config { return c.cfg }
 
 // Connect returns a connection. No request is made until it is used.
 func (c *Connector) Connect(context.Context) (driver.Conn, error) {
-	return &conn{stream: c.client.Stream(), opts: &c.opts}, nil
+	return &conn{stream: c.client.Stream(), opts: &c.opts, warm: &c.warm}, nil
 }
 
 // Driver returns a database/sql driver that opens libSQL URLs. It is not
@@ -78,6 +82,7 @@ func (c *Connector) Driver() driver.Driver { return sqlDriver{} }
 // Close releases the connector's idle HTTP connections; sql.DB.Close
 // calls it.
 func (c *Connector) Close() error {
+	c.warm.close()
 	c.client.Close()
 	return nil
 }

@@ -51,6 +51,9 @@ func (c *conn) query(ctx context.Context, st hrana.Stmt) (driver.Rows, error) {
 	stmtStep := len(batch.Steps) - 1
 	for {
 		e, err := cur.Next()
+		if err == io.EOF {
+			err = &hrana.ProtocolError{Msg: "the server's cursor ended before the statement started"}
+		}
 		if err != nil {
 			// No row has reached the caller: the policy of a failed
 			// exchange applies (retry.go).
@@ -72,7 +75,7 @@ func (c *conn) query(ctx context.Context, st hrana.Stmt) (driver.Rows, error) {
 			return newStreamRows(c, cur, e.Cols), nil
 		case "step_error":
 			if first && e.Step == 0 {
-				err := fmt.Errorf("libsql: %s failed: %w", c.begin, serverError(e.Error))
+				err := wrapError(c.begin+" failed", serverError(e.Error))
 				c.breakTx(err)
 				cur.Close()
 				return nil, err
@@ -148,14 +151,26 @@ func lastWords(s string, n int) []string {
 // conn holding nothing is a bad connection database/sql retries.
 func (c *conn) openCursor(ctx context.Context, b hrana.Batch) (*hrana.Cursor, error) {
 	held := c.sticky || c.tx != txNone
-	warm := c.stream.Open() && !held
-	cur, err := c.stream.Cursor(ctx, b)
-	if warm && resendable(err) {
+	c.stream.Holding = held
+	var cur *hrana.Cursor
+	err := c.attempt(ctx, held, func() (err error) {
 		cur, err = c.stream.Cursor(ctx, b)
-	}
+		return err
+	})
 	c.lastUsed = time.Now()
 	if err == nil || errors.Is(err, hrana.ErrNoCursor) {
 		return cur, err
+	}
+	var se *hrana.Error
+	if errors.As(err, &se) {
+		// A statement the server refused before running the batch: its
+		// own error. sqld drops the stream with it, and what it held.
+		// A transaction whose BEGIN was to go with it has not begun.
+		err = mapError(err)
+		if c.sticky || c.tx == txActive {
+			c.lose(err)
+		}
+		return nil, err
 	}
 	return nil, c.failed(ctx, held, len(b.Steps) == 1 && isRead(b.Steps[0].Stmt.SQL), err)
 }

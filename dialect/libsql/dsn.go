@@ -6,22 +6,27 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/net/idna"
 )
 
 // Config is a parsed libSQL URL plus the options given to Open. Printing it
-// (fmt, slog) never shows the auth token.
+// (fmt, slog, inside any struct) never shows the auth token.
 type Config struct {
-	// URL is the server's HTTP(S) base URL, without query or token.
+	// URL is the server's HTTP(S) or WebSocket base URL, without query or
+	// token, its host as it is dialled (ASCII, IDNA-mapped).
 	URL string
-	// AuthToken is the bearer token (a Turso database token or a JWT).
-	AuthToken string
+	// token is the bearer token, behind a pointer so that printing a
+	// struct that holds a Config by reflection shows an address only.
+	token *string
 	// AuthTokenFunc, when set, supplies the token for every request, for
-	// tokens that rotate; it replaces AuthToken.
+	// tokens that rotate; it replaces the fixed token.
 	AuthTokenFunc func(context.Context) (string, error)
 	// Logger, when set, receives a debug record for every request.
 	Logger *slog.Logger
@@ -36,12 +41,42 @@ type Config struct {
 	// DefaultRequestTimeout, a negative value no bound. See
 	// WithRequestTimeout.
 	RequestTimeout time.Duration
+	// MaxResponseSize bounds what is read of one answer: 0 means
+	// DefaultMaxResponseSize, a negative value no bound. See
+	// WithMaxResponseSize.
+	MaxResponseSize int64
+	// BaseURLHosts are further hosts a server's base_url may send a
+	// stream to. See WithBaseURLHosts.
+	BaseURLHosts []string
+}
+
+// AuthToken is the bearer token (a Turso database token or a JWT), from
+// the URL or WithAuthToken; "" if none.
+func (c Config) AuthToken() string {
+	if c.token == nil {
+		return ""
+	}
+	return *c.token
+}
+
+func (c *Config) setToken(tok string) {
+	if tok == "" {
+		c.token = nil
+		return
+	}
+	c.token = &tok
 }
 
 // tokenParams are the URL parameters that carry the auth token: libSQL
 // clients use authToken, sqlalchemy-libsql accepts auth_token, older
 // examples use jwt.
 var tokenParams = []string{"authToken", "auth_token", "jwt"}
+
+// knownParams are every parameter a URL may carry.
+var knownParams = append([]string{"tls", "secure"}, tokenParams...)
+
+// schemes is the list of URL forms an error suggests.
+const schemes = "libsql:// (Turso, TLS), http:// (a local sqld), https://, wss:// or ws://"
 
 // ParseURL parses a libSQL URL:
 //
@@ -51,17 +86,21 @@ var tokenParams = []string{"authToken", "auth_token", "jwt"}
 //	wss://host[:port], ws://host[:port]        Hrana over WebSocket
 //
 // Each takes the auth token as authToken, auth_token or jwt. Errors name
-// the problem but never repeat the URL, which may hold the token.
+// the problem but never repeat the URL or any part of a parameter, which
+// may hold the token.
 func ParseURL(dsn string) (*Config, error) {
 	if strings.HasPrefix(dsn, ":memory:") {
 		return nil, urlErr(errEmbedded)
 	}
+	if hasBidiControl(dsn) {
+		return nil, urlErr("a bidirectional control character (such as U+202E) in the URL: it can make the URL read differently from what is dialled")
+	}
 	u, err := url.Parse(dsn)
 	if err != nil {
+		if !strings.Contains(dsn, "://") && !strings.HasPrefix(dsn, "file:") {
+			return nil, urlErr("missing scheme: start the URL with " + schemes)
+		}
 		return nil, urlErr(parseProblem(err))
-	}
-	if u.Scheme == "" {
-		return nil, urlErr("missing scheme (want libsql://, https://, http://, wss://, ws:// or sqlite+libsql://)")
 	}
 	scheme := strings.ToLower(u.Scheme)
 	var useTLS bool
@@ -79,9 +118,13 @@ func ParseURL(dsn string) (*Config, error) {
 	case "file":
 		return nil, urlErr(errEmbedded)
 	default:
-		return nil, urlErr(fmt.Sprintf("unsupported scheme %q (want libsql://, https://, http://, wss://, ws:// or sqlite+libsql://)", u.Scheme))
+		if u.Scheme == "" || !strings.Contains(dsn, "://") {
+			// "db.turso.io", or "localhost:8080" (read as scheme "localhost").
+			return nil, urlErr("missing scheme: start the URL with " + schemes)
+		}
+		return nil, urlErr(fmt.Sprintf("unsupported scheme %q (want %s, or sqlite+libsql://)", u.Scheme, schemes))
 	}
-	if u.Opaque != "" || u.Host == "" {
+	if u.Opaque != "" || u.Hostname() == "" {
 		return nil, urlErr("missing host")
 	}
 	if u.User != nil {
@@ -90,10 +133,15 @@ func ParseURL(dsn string) (*Config, error) {
 	if u.Fragment != "" || strings.Contains(dsn, "#") {
 		return nil, urlErr("a fragment (#...) is not allowed")
 	}
-	if p := u.Port(); p != "" {
-		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+	port := u.Port()
+	if port != "" {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
 			return nil, urlErr("invalid port")
 		}
+	}
+	host, err := dialledHost(u.Hostname())
+	if err != nil {
+		return nil, urlErr("invalid host name")
 	}
 	q, err := url.ParseQuery(u.RawQuery)
 	if err != nil {
@@ -102,11 +150,13 @@ func ParseURL(dsn string) (*Config, error) {
 	cfg := &Config{}
 	var tlsFrom string // the parameter that set TLS explicitly
 	for name, vals := range q {
+		if !isKnownParam(name) {
+			return nil, urlErr(unknownParam(name))
+		}
 		if len(vals) > 1 {
 			return nil, urlErr(fmt.Sprintf("parameter %q is given more than once", name))
 		}
 		switch name {
-		case "authToken", "auth_token", "jwt":
 		case "tls", "secure":
 			on, err := strconv.ParseBool(vals[0])
 			if err != nil {
@@ -118,11 +168,10 @@ func ParseURL(dsn string) (*Config, error) {
 				if tlsFrom != "" {
 					return nil, urlErr("conflicting parameters tls and secure")
 				}
+				// vals[0] parsed as a bool: it is one of a dozen spellings.
 				return nil, urlErr(fmt.Sprintf("parameter %s=%s conflicts with the %s:// scheme", name, vals[0], scheme))
 			}
 			useTLS, tlsFrom = on, name
-		default:
-			return nil, urlErr(fmt.Sprintf("unknown parameter %q", name))
 		}
 	}
 	for _, name := range tokenParams {
@@ -133,10 +182,10 @@ func ParseURL(dsn string) (*Config, error) {
 		if tok == "" {
 			return nil, urlErr(fmt.Sprintf("parameter %q is empty", name))
 		}
-		if cfg.AuthToken != "" && cfg.AuthToken != tok {
+		if cfg.AuthToken() != "" && cfg.AuthToken() != tok {
 			return nil, urlErr("conflicting auth tokens in " + strings.Join(present(q, tokenParams), " and "))
 		}
-		cfg.AuthToken = tok
+		cfg.setToken(tok)
 	}
 	transport := "http"
 	if scheme == "ws" || scheme == "wss" {
@@ -145,8 +194,80 @@ func ParseURL(dsn string) (*Config, error) {
 	if useTLS {
 		transport += "s"
 	}
-	cfg.URL = transport + "://" + u.Host + strings.TrimSuffix(u.EscapedPath(), "/")
+	if strings.Contains(host, ":") {
+		host = "[" + strings.Replace(host, "%", "%25", 1) + "]" // a zone's % escaped, as URLs write it
+	}
+	if port != "" {
+		host += ":" + port
+	}
+	cfg.URL = transport + "://" + host + strings.TrimSuffix(u.EscapedPath(), "/")
 	return cfg, nil
+}
+
+// dialledHost is host as net/http dials it: an ASCII host as it is, any
+// other through IDNA's lookup mapping (fullwidth dots as dots, Unicode as
+// punycode), so that the URL printed is the one reached: "127。0。0。1"
+// dials 127.0.0.1.
+func dialledHost(host string) (string, error) {
+	if strings.Contains(host, ":") { // only an IPv6 address, from [...]
+		addr, _, _ := strings.Cut(host, "%")
+		if net.ParseIP(addr) == nil {
+			return "", errors.New("invalid host")
+		}
+		return host, nil
+	}
+	if isASCII(host) {
+		return host, nil
+	}
+	ascii, err := idna.Lookup.ToASCII(host)
+	if err != nil || ascii == "" || strings.ContainsAny(ascii, "/?#@ ") {
+		return "", errors.New("invalid host")
+	}
+	return ascii, nil
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// hasBidiControl reports whether s holds a Unicode bidirectional control
+// (U+061C, U+200E, U+200F, U+202A–U+202E, U+2066–U+2069).
+func hasBidiControl(s string) bool {
+	for _, r := range s {
+		switch {
+		case r == 0x061C, r == 0x200E, r == 0x200F,
+			r >= 0x202A && r <= 0x202E, r >= 0x2066 && r <= 0x2069:
+			return true
+		}
+	}
+	return false
+}
+
+func isKnownParam(name string) bool {
+	for _, k := range knownParams {
+		if name == k {
+			return true
+		}
+	}
+	return false
+}
+
+// unknownParam describes a parameter this package does not know without
+// repeating it (a token pasted without its "authToken=" would show): it
+// names the known parameter it resembles, or lists them all.
+func unknownParam(name string) string {
+	lower := strings.ToLower(strings.NewReplacer("_", "", "-", "").Replace(name))
+	for _, k := range knownParams {
+		if lower == strings.ToLower(strings.ReplaceAll(k, "_", "")) {
+			return "an unknown parameter; did you mean " + k + "? (names are case-sensitive)"
+		}
+	}
+	return "an unknown parameter (known: " + strings.Join(knownParams, ", ") + ")"
 }
 
 func present(q url.Values, names []string) []string {
@@ -189,7 +310,7 @@ func parseProblem(err error) string {
 	case strings.Contains(err.Error(), "control character"):
 		return "control character in URL"
 	case strings.Contains(err.Error(), "missing protocol scheme"):
-		return "missing scheme"
+		return "missing scheme: start the URL with " + schemes
 	default:
 		return "malformed URL"
 	}
@@ -198,7 +319,7 @@ func parseProblem(err error) string {
 // String shows the config with the token redacted.
 func (c Config) String() string {
 	tok := ""
-	if c.AuthToken != "" {
+	if c.AuthToken() != "" {
 		tok = ", AuthToken: [REDACTED]"
 	}
 	return "libsql.Config{URL: " + c.URL + tok + "}"

@@ -44,8 +44,13 @@ func TestParseURL(t *testing.T) {
 		{dsn: "libsql://h?authToken=" + tok + "&jwt=other", wantErr: "conflicting auth tokens in authToken and jwt"},
 		{dsn: "libsql://h?authToken=", wantErr: `parameter "authToken" is empty`},
 		{dsn: "libsql://h?authToken=" + tok + "&authToken=" + tok, wantErr: `parameter "authToken" is given more than once`},
-		{dsn: "libsql://h?authtoken=" + tok, wantErr: `unknown parameter "authtoken"`},
-		{dsn: "libsql://h?timeout=5", wantErr: `unknown parameter "timeout"`},
+		{dsn: "libsql://h?authtoken=" + tok, wantErr: `unknown parameter; did you mean authToken?`},
+		{dsn: "libsql://h?AUTH-TOKEN=" + tok, wantErr: `did you mean authToken?`},
+		{dsn: "libsql://h?timeout=5", wantErr: `unknown parameter (known: tls, secure, authToken, auth_token, jwt)`},
+		// A parameter is never echoed, even when its name is the token.
+		{dsn: "libsql://h?authToken:" + tok, wantErr: "unknown parameter"},
+		{dsn: "libsql://h?" + tok, wantErr: "unknown parameter"},
+		{dsn: "libsql://h?tls=1&" + tok + "=1", wantErr: "unknown parameter"},
 		// WebSocket.
 		{dsn: "ws://127.0.0.1:8080", url: "ws://127.0.0.1:8080"},
 		{dsn: "wss://db.turso.io?authToken=" + tok, url: "wss://db.turso.io", token: tok},
@@ -54,8 +59,20 @@ func TestParseURL(t *testing.T) {
 		{dsn: "file:local.db", wantErr: "embedded libSQL engine"},
 		{dsn: ":memory:", wantErr: "embedded libSQL engine"},
 		{dsn: "postgres://h", wantErr: `unsupported scheme "postgres"`},
-		{dsn: "db.turso.io", wantErr: "missing scheme"},
+		{dsn: "db.turso.io", wantErr: "missing scheme: start the URL with libsql://"},
+		{dsn: "localhost:8080", wantErr: "missing scheme: start the URL with libsql://"},
+		{dsn: "127.0.0.1:8080?authToken=" + tok, wantErr: "missing scheme: start the URL with libsql://"},
+		{dsn: "db.turso.io/?authToken=" + tok, wantErr: "missing scheme"},
 		{dsn: "", wantErr: "missing scheme"},
+		// The host: never empty, printed as it is dialled.
+		{dsn: "http://:8080", wantErr: "missing host"},
+		{dsn: "libsql://:443?authToken=" + tok, wantErr: "missing host"},
+		{dsn: "http://[]:8080", wantErr: "malformed URL"},
+		{dsn: "http://127\u3002" + "0\uff0e0\uff611:8080", url: "http://127.0.0.1:8080"},
+		{dsn: "https://B\u00fccher.example", url: "https://xn--bcher-kva.example"},
+		{dsn: "https://db.example.com\u202e.evil", wantErr: "bidirectional control character"},
+		{dsn: "libsql://h?authToken=" + tok + "\u2066", wantErr: "bidirectional control character"},
+		{dsn: "libsql://h\u200f.example", wantErr: "bidirectional control character"},
 		{dsn: "libsql://", wantErr: "missing host"},
 		{dsn: "libsql:db", wantErr: "missing host"},
 		{dsn: "libsql://user:" + tok + "@h", wantErr: "user info"},
@@ -84,15 +101,16 @@ func TestParseURL(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if cfg.URL != tt.url || cfg.AuthToken != tt.token {
-				t.Fatalf("got URL %q token %q, want %q %q", cfg.URL, cfg.AuthToken, tt.url, tt.token)
+			if cfg.URL != tt.url || cfg.AuthToken() != tt.token {
+				t.Fatalf("got URL %q token %q, want %q %q", cfg.URL, cfg.AuthToken(), tt.url, tt.token)
 			}
 		})
 	}
 }
 
 func TestConfigNeverPrintsToken(t *testing.T) {
-	cfg := Config{URL: "https://h", AuthToken: "secret-token"}
+	cfg := Config{URL: "https://h"}
+	cfg.setToken("secret-token")
 	var logged strings.Builder
 	slog.New(slog.NewTextHandler(&logged, nil)).Info("open", "config", cfg, "ptr", &cfg)
 	for _, s := range []string{
@@ -110,7 +128,7 @@ func TestConfigNeverPrintsToken(t *testing.T) {
 
 func TestNewConnectorToken(t *testing.T) {
 	c, err := NewConnector("libsql://h", WithAuthToken("a"))
-	if err != nil || c.Config().AuthToken != "a" {
+	if err != nil || c.Config().AuthToken() != "a" {
 		t.Fatalf("option token: %v %v", c, err)
 	}
 	if _, err := NewConnector("libsql://h?authToken=a", WithAuthToken("a")); err != nil {
@@ -148,7 +166,7 @@ func FuzzParseURL(f *testing.F) {
 		// The token may only show in the URL where the input had it
 		// before its query (a token "." and a host with a dot).
 		beforeQuery, _, _ := strings.Cut(dsn, "?")
-		tok := cfg.AuthToken
+		tok := cfg.AuthToken()
 		if strings.Contains(cfg.URL, "?") || (tok != "" && strings.Contains(cfg.URL, tok) && !strings.Contains(beforeQuery, tok)) {
 			t.Fatalf("URL %q keeps the query or token", cfg.URL)
 		}

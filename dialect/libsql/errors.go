@@ -11,6 +11,11 @@ import (
 
 // Error is an error reported by the server: a failed statement, a
 // constraint violation, a rejected request. Use errors.As to reach it.
+//
+// A SQLite error reads as SQLite's own message, exactly as with
+// go-sqlite3 (for example "UNIQUE constraint failed: users.name"); the
+// codes are in its fields. Other errors (sqld's own, HTTP, authentication)
+// read "libsql: …" with their code.
 type Error struct {
 	// Code is the most specific SQLite result code known, such as
 	// SQLITE_CONSTRAINT_UNIQUE. sqld reports only the primary code
@@ -19,13 +24,17 @@ type Error struct {
 	Code string
 	// ServerCode is the code exactly as the server sent it (may be empty).
 	ServerCode string
-	// Message is the server's message.
+	// Message is the server's message; for a SQLite error, SQLite's own
+	// (sqld's "SQLite error: " before it removed).
 	Message string
 	// HTTPStatus is set when the server answered with an HTTP error.
 	HTTPStatus int
 }
 
 func (e *Error) Error() string {
+	if e.isSQLite() {
+		return e.Message
+	}
 	var b strings.Builder
 	b.WriteString("libsql: ")
 	if e.HTTPStatus == 401 || e.HTTPStatus == 403 {
@@ -41,6 +50,11 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
+// isSQLite reports whether e is SQLite's own error for a statement.
+func (e *Error) isSQLite() bool {
+	return e.HTTPStatus == 0 && strings.HasPrefix(e.Code, "SQLITE_")
+}
+
 // constraintCodes refines SQLITE_CONSTRAINT by SQLite's own message text,
 // which names the kind of constraint that failed.
 var constraintCodes = []struct{ text, code string }{
@@ -50,6 +64,10 @@ var constraintCodes = []struct{ text, code string }{
 	{"NOT NULL constraint failed", "SQLITE_CONSTRAINT_NOTNULL"},
 	{"PRIMARY KEY constraint failed", "SQLITE_CONSTRAINT_PRIMARYKEY"},
 }
+
+// sqldPrefixes are how sqld introduces SQLite's message: its own, and a
+// replica's for an error of the primary.
+var sqldPrefixes = []string{"error executing a request on the primary: ", "SQLite error: "}
 
 func serverError(he *hrana.Error) *Error {
 	e := &Error{Code: he.Code, ServerCode: he.Code, Message: he.Message}
@@ -63,10 +81,17 @@ func serverError(he *hrana.Error) *Error {
 			}
 		}
 	}
+	if strings.HasPrefix(e.Code, "SQLITE_") {
+		for _, p := range sqldPrefixes {
+			e.Message = strings.TrimPrefix(e.Message, p)
+		}
+	}
 	return e
 }
 
-// mapError turns what the Hrana layer returned into the driver's errors.
+// mapError turns what the Hrana layer returned into the driver's errors:
+// a *Error for what the server reported, and otherwise one "libsql: "
+// before the cause.
 func mapError(err error) error {
 	if err == nil {
 		return nil
@@ -79,14 +104,31 @@ func mapError(err error) error {
 	if errors.As(err, &hte) {
 		return &Error{Code: hte.Code, ServerCode: hte.Code, Message: hte.Message, HTTPStatus: hte.Status}
 	}
-	if errors.Is(err, driver.ErrBadConn) {
+	if errors.Is(err, driver.ErrBadConn) || strings.HasPrefix(err.Error(), "libsql: ") {
 		return err
 	}
-	if strings.HasPrefix(err.Error(), "libsql: ") {
-		return err
-	}
-	return fmt.Errorf("libsql: %w", err)
+	return &prefixed{err: err}
 }
+
+// prefixed is an error from below with the driver's prefix.
+type prefixed struct{ err error }
+
+func (e *prefixed) Error() string { return "libsql: " + e.err.Error() }
+func (e *prefixed) Unwrap() error { return e.err }
+
+// wrapError says what failed before err's own text, with one prefix
+// ("libsql: what: cause"), and wraps it.
+func wrapError(what string, err error) error { return &wrapped{what: what, err: err} }
+
+type wrapped struct {
+	what string
+	err  error
+}
+
+func (e *wrapped) Error() string {
+	return "libsql: " + e.what + ": " + strings.TrimPrefix(e.err.Error(), "libsql: ")
+}
+func (e *wrapped) Unwrap() error { return e.err }
 
 // IsConstraintError reports whether err is a constraint violation reported
 // by the server.

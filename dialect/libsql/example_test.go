@@ -71,12 +71,41 @@ func ExampleError() {
 	db.ExecContext(ctx, "INSERT INTO example_emails VALUES ('a@example.com')")
 	_, err = db.ExecContext(ctx, "INSERT INTO example_emails VALUES ('a@example.com')")
 
+	fmt.Println(err) // SQLite's own message, as with go-sqlite3
 	var le *libsql.Error
 	if errors.As(err, &le) {
 		fmt.Println(le.Code)
 	}
 	fmt.Println(sqlgraph.IsUniqueConstraintError(err))
 	// Output:
+	// UNIQUE constraint failed: example_emails.email
 	// SQLITE_CONSTRAINT_UNIQUE
 	// true
+}
+
+func ExampleWithMaxResponseSize() {
+	drv, err := libsql.Open(exampleURL(), libsql.WithAuthToken(sqldtest.AuthToken()), libsql.WithMaxResponseSize(1<<20))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer drv.Close()
+	var s string
+	err = drv.DB().QueryRowContext(context.Background(), "SELECT hex(zeroblob(600000))").Scan(&s) // 1.2 MB of text
+	fmt.Println(err)
+	// Output:
+	// libsql: a cursor entry from the server is larger than the maximum response size of 1 MiB (counted after decompression); raise it with libsql.WithMaxResponseSize
+}
+
+func ExampleWithBaseURLHosts() {
+	// A server behind a front that pins streams to an edge host of another
+	// domain: let its base_url point there.
+	drv, err := libsql.Open("https://db.example.com", libsql.WithBaseURLHosts("edge-7.example.net"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer drv.Close()
+	fmt.Println(drv.Dialect())
+	// Output: sqlite3
 }

@@ -40,7 +40,18 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	cfg := c.Config()
 	var logged bytes.Buffer
 	slog.New(slog.NewTextHandler(&logged, nil)).Info("config", "cfg", cfg, "connector", c)
-	for _, v := range []any{cfg, &cfg, c, drv} {
+	// Structs that hold a Config: fmt prints an unexported field by
+	// reflection, without its methods.
+	type holder struct {
+		cfg  libsql.Config
+		ptr  *libsql.Config
+		list []libsql.Config
+	}
+	type Exported struct {
+		Cfg libsql.Config
+		Any any
+	}
+	for _, v := range []any{cfg, &cfg, c, drv, holder{cfg, &cfg, []libsql.Config{cfg}}, &holder{cfg: cfg}, Exported{cfg, cfg}, map[string]libsql.Config{"k": cfg}} {
 		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x"} {
 			if s := fmt.Sprintf(verb, v); strings.Contains(s, secret) || strings.Contains(s, fmt.Sprintf("%x", secret)) {
 				t.Errorf("%s of %T shows the token: %s", verb, v, s)

@@ -33,7 +33,7 @@ func openLocal(dsn string, opts []Option) (*Driver, error) {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	db, err := (*open)(dsn, cfg.AuthToken)
+	db, err := (*open)(dsn, cfg.AuthToken())
 	if err != nil {
 		return nil, err
 	}

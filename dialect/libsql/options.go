@@ -13,7 +13,7 @@ type Option func(*Config)
 // WithAuthToken sets the auth token (a Turso database token or a JWT). A
 // token given both here and in the URL must be the same token.
 func WithAuthToken(token string) Option {
-	return func(c *Config) { c.AuthToken = token }
+	return func(c *Config) { c.setToken(token) }
 }
 
 // WithLogger logs every request at debug level: the statements, the
@@ -42,4 +42,23 @@ func WithAuthTokenFunc(f func(context.Context) (string, error)) Option {
 // URL never falls back to plain text.
 func WithTLSConfig(cfg *tls.Config) Option {
 	return func(c *Config) { c.TLSConfig = cfg }
+}
+
+// WithMaxResponseSize bounds, in bytes counted after decompression, what
+// the driver reads of one answer from the server: a whole pipeline answer
+// (a statement's rows when they come whole), one row of a cursor, one
+// WebSocket message (see DefaultMaxResponseSize). Past it the statement
+// fails with an error that names the limit; n < 0 turns the bound off.
+func WithMaxResponseSize(n int64) Option {
+	return func(c *Config) { c.MaxResponseSize = n }
+}
+
+// WithBaseURLHosts lets a server's base_url (the address it asks a
+// stream's later requests to go to) point to these hosts ("host" or
+// "host:port") too. Without it a base_url is followed only over the same
+// scheme and port to the URL's own host or a host under its registrable
+// domain (x.example.io for db.example.io); any other is ignored, and the
+// token is never sent there.
+func WithBaseURLHosts(hosts ...string) Option {
+	return func(c *Config) { c.BaseURLHosts = append(c.BaseURLHosts, hosts...) }
 }

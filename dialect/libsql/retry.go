@@ -3,7 +3,8 @@ package libsql
 import (
 	"context"
 	"errors"
-	"fmt"
+	"math/rand/v2"
+	"time"
 
 	"github.com/entlibsql/entlibsql/internal/hrana"
 )
@@ -17,13 +18,22 @@ import (
 //  1. it provably never reached the server: the connection could not be
 //     made (refused, DNS, TLS handshake, certificate), the auth token
 //     could not be had, the request was never written whole, or its
-//     WebSocket had already died; or the server refused it as a whole
-//     before running anything (HTTP 400 for a stream it no longer knows);
-//     or
+//     WebSocket had already died; or the server proved that it ran
+//     nothing, by saying it does not know the stream the request named
+//     (sqld's answers to an unknown, reused or closed baton, HTTP 400 with
+//     one of three fixed texts, and to an expired stream, the code
+//     STREAM_EXPIRED; any other 400, from a proxy say, proves nothing;
+//     hrana.IsStreamNotFound); or
 //  2. it is a read (SELECT, VALUES, EXPLAIN) outside a transaction, on a
 //     connection holding no session state, and the exchange failed in
 //     transit (connection lost, a 5xx answer, an answer cut short or
-//     malformed). Reading again changes nothing.
+//     malformed). Reading again changes nothing; or
+//  3. the server refused it for lack of capacity (HTTP 429: sqld could
+//     not open a database connection in time, or has too many requests
+//     in flight; nothing ran) and the connection holds nothing: it goes
+//     again after a backoff (25 ms,
+//     doubling to 1 s, with jitter) for as long as the request timeout
+//     (or the context's deadline) allows, then fails with the 429.
 //
 // Everything else returns an error and is never resent: a write whose
 // answer was lost may have been applied, and sending it again could apply
@@ -32,21 +42,27 @@ import (
 //
 // Never resent either, whatever the statement: a cancelled context or a
 // passed deadline (the caller's, or the request timeout's: a stuck server
-// does not get better by being asked again), an authentication failure,
-// and any error the server reported for the statement itself.
+// does not get better by being asked again), an authentication failure
+// (HTTP 401 or 403, or a WebSocket hello_error, which also never reached
+// a statement), a redirect that was not followed (redirect.go in
+// internal/hrana), an answer over the size limit, and any error the
+// server reported for the statement itself (a statement sqld refuses to
+// parse over /v3/cursor comes as HTTP 500, and is such an error).
 //
-// The resending happens in two places only:
+// The resending happens in three places only:
 //
 //   - a warm stream (one holding no state) whose request was refused
-//     or never sent gets the same request once more, at once, on a fresh
-//     stream (conn.pipeline, conn.openCursor);
-//   - otherwise a retryable failure is driver.ErrBadConn (a *badConnError
-//     carrying the cause), and database/sql runs the call again on another
-//     connection: twice on pooled ones, then once on a new one. It does so
-//     only for calls outside a transaction (DB.ExecContext, QueryContext,
-//     PingContext, ...); inside a sql.Tx or on a sql.Conn the error goes
-//     to the caller. After the last try the caller reads the cause, not
-//     "driver: bad connection".
+//     under rule 1 gets the same request once more, at once, on a fresh
+//     stream (conn.attempt);
+//   - a request refused under rule 3 goes again after its backoff
+//     (conn.attempt);
+//   - otherwise a failure under rules 1 and 2 is driver.ErrBadConn (a
+//     *badConnError carrying the cause), and database/sql runs the call
+//     again on another connection: twice on pooled ones, then once on a
+//     new one. It does so only for calls outside a transaction
+//     (DB.ExecContext, QueryContext, PingContext, ...); inside a sql.Tx
+//     or on a sql.Conn the error goes to the caller. After the last try
+//     the caller reads the cause, not "driver: bad connection".
 //
 // A retryable failure is driver.ErrBadConn only then: database/sql may
 // resend whatever carries it.
@@ -56,6 +72,12 @@ import (
 // succeeds), and a connection with session state (sticky) goes bad and
 // is dropped by the pool.
 
+// Backoff of rule 3.
+const (
+	overloadFirstWait = 25 * time.Millisecond
+	overloadMaxWait   = time.Second
+)
+
 // notSent reports whether err says the request provably never reached the
 // server.
 func notSent(err error) bool {
@@ -64,13 +86,25 @@ func notSent(err error) bool {
 }
 
 // retryable reports whether a request that failed with err may run again
-// under the policy above. read says the request is a read, held that the
-// connection's stream holds state (a transaction, session settings).
+// through database/sql under rules 1 and 2. read says the request is a
+// read, held that the connection's stream holds state (a transaction,
+// session settings).
 func retryable(err error, read, held bool) bool {
 	if held || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
 	}
-	if notSent(err) {
+	var tl *hrana.ResponseTooLargeError
+	var se *hrana.Error
+	var he *hrana.HTTPError
+	switch {
+	case errors.As(err, &tl), errors.As(err, &se):
+		return false
+	case errors.As(err, &he) && (he.Status/100 == 3 || he.Status == 401 || he.Status == 403):
+		// A redirect not followed, a refused token (over WebSocket, a
+		// hello_error): the same again would fare the same.
+		return false
+	}
+	if notSent(err) || hrana.IsStreamNotFound(err) {
 		return true
 	}
 	if !read {
@@ -78,11 +112,10 @@ func retryable(err error, read, held bool) bool {
 	}
 	var te *hrana.TransportError
 	var pe *hrana.ProtocolError
-	var he *hrana.HTTPError
 	switch {
 	case errors.As(err, &he):
-		// 5xx: a gateway or a server in trouble. 4xx: the request itself
-		// (or its token) is refused, and would be again.
+		// 5xx: a gateway or a server in trouble. 4xx and 3xx: the request
+		// itself (or its token) is refused, and would be again.
 		return he.Status >= 500
 	case errors.As(err, &te), errors.As(err, &pe):
 		return true
@@ -112,7 +145,43 @@ func isRead(sql string) bool {
 
 // resendable reports whether a request that failed on a warm stream may
 // go once more, at once, on a fresh stream (rule 1).
-func resendable(err error) bool { return refusedStream(err) || notSent(err) }
+func resendable(err error) bool { return hrana.IsStreamNotFound(err) || notSent(err) }
+
+// attempt sends a request on the conn's stream under rules 1 and 3;
+// send does one exchange. held says the stream holds state.
+func (c *conn) attempt(ctx context.Context, held bool, send func() error) error {
+	warm := c.stream.Open() && !held
+	err := send()
+	if warm && resendable(err) {
+		err = send() // the failure left the stream fresh
+	}
+	if err == nil || held || !hrana.IsOverloaded(err) {
+		return err
+	}
+	budget := c.opts.requestTimeout
+	if budget <= 0 {
+		budget = DefaultRequestTimeout
+	}
+	until := time.Now().Add(budget)
+	if d, ok := ctx.Deadline(); ok && d.Before(until) {
+		until = d
+	}
+	for wait := overloadFirstWait; hrana.IsOverloaded(err) && !c.stream.Open(); wait = min(2*wait, overloadMaxWait) {
+		pause := wait/2 + rand.N(wait) // jitter: instances that collided spread out
+		if time.Now().Add(pause).After(until) {
+			break
+		}
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		err = send()
+	}
+	return err
+}
 
 // failed maps an exchange error under the retry policy. When the exchange
 // fails, what the stream held is gone: an open transaction breaks, a
@@ -158,5 +227,5 @@ func (c *conn) stmtFailed(err error) error {
 // lostStreamError says that the server no longer has the stream and what
 // it held.
 func lostStreamError(err error) error {
-	return fmt.Errorf("libsql: the server no longer holds this connection's stream (it expired after inactivity, or the server restarted): %w", err)
+	return wrapError("the server no longer holds this connection's stream (it expired after inactivity, or the server restarted)", err)
 }

@@ -15,6 +15,13 @@ import (
 // bounded too: 10 s for TCP and 10 s for the TLS handshake.
 const DefaultRequestTimeout = hrana.DefaultRequestTimeout
 
+// DefaultMaxResponseSize is the most the driver reads of one answer unless
+// WithMaxResponseSize says otherwise: 128 MiB, counted after
+// decompression, for a pipeline answer, one cursor row or one WebSocket
+// message. sqld itself refuses answers over 10 MB unless started with
+// --max-response-size.
+const DefaultMaxResponseSize = hrana.DefaultMaxResponseSize
+
 // WithRequestTimeout sets how long a statement whose context has no
 // deadline waits on a server that makes no progress (see
 // DefaultRequestTimeout); a negative d turns the bound off. It fails with

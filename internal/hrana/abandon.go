@@ -3,6 +3,7 @@ package hrana
 import (
 	"context"
 	"errors"
+	"io"
 	"time"
 )
 
@@ -19,29 +20,42 @@ const abandonTimeout = 5 * time.Second
 // close is refused: nothing is lost either way, and nothing is resent.
 func (s *Stream) abandon(err error) {
 	baton, base := s.baton, s.baseURL
-	s.Reset()
-	if baton == "" || s.c.isWS {
+	if s.ws != nil {
+		s.Reset()
+		return
+	}
+	s.forget()
+	s.c.abandonBaton(baton, base, err)
+}
+
+// abandonBaton closes, in the background, the stream a failed request
+// was sent with, unless the answer proves the server read its baton.
+func (c *Client) abandonBaton(baton, base string, err error) {
+	if baton == "" {
 		return
 	}
 	var he *HTTPError
 	if errors.As(err, &he) && he.Status < 500 {
 		return // the server read the baton and refused the request
 	}
-	c := s.c
-	c.bgMu.Lock()
-	defer c.bgMu.Unlock()
-	if c.bgCtx.Err() != nil {
-		return // closed
-	}
-	body, encErr := appendPipeline(nil, baton, []Request{Close()})
-	if encErr != nil {
+	c.closeInBackground(baton, base)
+}
+
+// closeInBackground sends a close for the stream of baton, without
+// waiting for it, and ignores the answer.
+func (c *Client) closeInBackground(baton, base string) {
+	body, err := appendPipeline(nil, baton, []Request{Close()})
+	if err != nil {
 		return
 	}
-	c.bg.Add(1)
-	go func() {
-		defer c.bg.Done()
-		ctx, cancel := context.WithTimeout(c.bgCtx, abandonTimeout)
+	url := c.pipelineURL(base)
+	c.goBackground(func(ctx context.Context) {
+		ctx, cancel := context.WithTimeout(ctx, abandonTimeout)
 		defer cancel()
-		_, _, _ = (&Stream{c: c}).post(ctx, c.pipelineURL(base), body)
-	}()
+		resp, err := c.send(ctx, url, body, false)
+		if err == nil {
+			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
+			resp.Body.Close()
+		}
+	})
 }

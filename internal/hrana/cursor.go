@@ -2,12 +2,15 @@ package hrana
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
+	"sync"
 	"time"
 )
 
@@ -15,14 +18,20 @@ import (
 // line of the HTTP body (/v3/cursor), instead of one JSON document decoded
 // whole. A query of a hundred thousand rows then costs the memory of one
 // row at a time.
+//
+// Closing a cursor before its end ends the HTTP request at once: sqld
+// hands out the stream's next baton in the cursor's first line and stops
+// the query when the body is dropped, so the stream goes on. Only a
+// cursor whose last step is over is read to its end on Close (a few
+// entries: its replication index).
 
 // ErrNoCursor means the server or the transport has no cursors (Hrana 2,
 // or WebSocket here); nothing was sent. Use Pipeline.
-var ErrNoCursor = errors.New("hrana: cursors are not available on this server")
+var ErrNoCursor = errors.New("cursors are not available on this server")
 
 // CursorEntry is one entry of a cursor: step_begin (Step, Cols), row
 // (Row), step_end (AffectedRowCount, LastInsertRowID), step_error (Step,
-// Error), error (Error) or replication_index.
+// Error) or error (Error). Entries of other types are skipped.
 type CursorEntry struct {
 	Type             string  `json:"type"`
 	Step             int     `json:"step"`
@@ -37,25 +46,52 @@ type CursorEntry struct {
 // Cursor reads the entries of one batch. The stream may not be used until
 // the cursor is closed.
 type Cursor struct {
-	c    *Client
-	body io.ReadCloser // over HTTP
-	r    *bufio.Reader
-	long []byte // a line longer than r's buffer
-	done bool
+	c       *Client
+	steps   int  // the batch's steps
+	step    int  // the step begun last
+	lastEnd bool // the last step ended (or the cursor failed as a whole)
+	done    bool
+	// waitSince is when the caller began waiting for progress; the
+	// request timeout runs from it (zero: not waiting).
+	waitSince time.Time
+
+	// Over HTTP.
+	body      io.ReadCloser
+	r         *bufio.Reader
+	long      []byte // a line longer than r's buffer
+	w         *watchdog
+	head      *cursorHead
+	stopAbort func() bool
+	abortMu   sync.Mutex
+	abortErr  error // the caller's context ended
 
 	// Over WebSocket: the cursor on the socket, entries fetched and not
 	// yet read, and whether the server has sent the last.
-	ws     *wsSocket
-	ctx    context.Context
-	id     int32
-	buf    []CursorEntry
-	wsDone bool
+	ws       *wsSocket
+	ctx      context.Context
+	id       int32
+	buf      []CursorEntry
+	wsDone   bool
+	wsClosed bool
 }
+
+// maxDrain is how many entries Close reads after the last step ended.
+const maxDrain = 16
 
 // Cursor runs b on the stream and returns its entries as they come. Like
 // Pipeline, an exchange error resets the stream; a statement's error is an
-// entry.
+// entry. A statement the server refused before running the batch is an
+// *Error as well, and the server has then closed the stream (Open reports
+// false).
 func (s *Stream) Cursor(ctx context.Context, b Batch) (*Cursor, error) {
+	cur, err := s.cursor(ctx, b)
+	return cur, s.c.sanitize(err)
+}
+
+func (s *Stream) cursor(ctx context.Context, b Batch) (*Cursor, error) {
+	if ctx.Err() != nil {
+		return nil, &TransportError{Err: ctxErr(ctx), NotSent: true}
+	}
 	if s.c.isWS {
 		return s.wsCursor(ctx, b)
 	}
@@ -68,56 +104,107 @@ func (s *Stream) Cursor(ctx context.Context, b Batch) (*Cursor, error) {
 		return nil, &EncodeError{Err: err}
 	}
 	body = append(body, '}')
-	base := s.baseURL
-	if base == "" {
-		base = s.c.base
-	}
+	baton, base, c := s.baton, s.baseURL, s.c
 	start := time.Now()
-	cur, err := s.openCursor(ctx, base, body)
+	xctx, w := c.exchangeContext(ctx, s.Holding)
+	cur, err, orphaned := detach(c, ctx, w, s.Holding, true,
+		func() (*Cursor, error) { return c.openCursor(xctx, w, baton, base, body, len(b.Steps)) },
+		func(cur *Cursor, err error) {
+			if err != nil {
+				c.abandonBaton(baton, base, err)
+				return
+			}
+			cur.body.Close()
+			c.settleOrphan(xctx, baton, base, &pipelineResponse{Baton: cur.head.Baton, BaseURL: cur.head.BaseURL}, nil)
+		})
 	s.logRequest(ctx, []Request{ExecuteBatch(b)}, start, err)
-	return cur, err
-}
-
-// openCursor posts a cursor request and reads the answer's header.
-func (s *Stream) openCursor(ctx context.Context, base string, body []byte) (*Cursor, error) {
-	ctx, w := s.c.watch(ctx)
-	resp, err := s.send(ctx, base+"/v3/cursor", body, true)
-	if err != nil {
-		w.release()
-		err = w.explain(err)
+	var se *Error
+	switch {
+	case orphaned:
+		s.forget()
+		return nil, err
+	case errors.Is(err, ErrNoCursor):
+		return nil, err // nothing ran
+	case errors.As(err, &se):
+		s.forget() // sqld dropped the stream with the refused batch
+		return nil, err
+	case err != nil:
 		s.abandon(err)
 		return nil, err
 	}
-	if resp.StatusCode == http.StatusNotFound && s.baton == "" && s.baseURL == "" {
+	s.adopt(ctx, cur.head.Baton, cur.head.BaseURL)
+	cur.stopAbort = context.AfterFunc(ctx, func() { cur.abort(ctxErr(ctx)) })
+	return cur, nil
+}
+
+// openCursor posts a cursor request and reads the answer's first line.
+// It runs on the exchange's own context and touches no Stream.
+func (c *Client) openCursor(ctx context.Context, w *watchdog, baton, base string, body []byte, steps int) (*Cursor, error) {
+	own := base == ""
+	if own {
+		base = c.base
+	}
+	resp, err := c.send(ctx, base+"/v3/cursor", body, true)
+	if err != nil {
+		return nil, w.explain(err)
+	}
+	if resp.StatusCode == http.StatusNotFound && baton == "" && own {
 		// No cursors here: nothing ran. Remember, and let the caller use
 		// a pipeline.
 		resp.Body.Close()
-		w.release()
-		s.c.noCursor.Store(true)
+		c.noCursor.Store(true)
 		return nil, ErrNoCursor
 	}
 	if resp.StatusCode/100 != 2 {
 		data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 		resp.Body.Close()
-		w.release()
-		err := s.c.httpError(resp.StatusCode, data)
-		s.abandon(err)
-		return nil, err
+		if resp.StatusCode/100 == 3 {
+			return nil, redirectError(resp)
+		}
+		return nil, cursorStatusError(resp.StatusCode, data)
 	}
-	// From here the clock runs only while the cursor waits on the body.
-	w.pause()
-	cur := newCursor(s.c, &watchedBody{ReadCloser: resp.Body, w: w})
-	head, err := cur.head()
+	cur := &Cursor{c: c, steps: steps, body: resp.Body, r: bufio.NewReaderSize(resp.Body, 4<<10), w: w}
+	head, err := cur.readHead()
 	if err != nil {
-		cur.body.Close()
-		s.Reset()
+		resp.Body.Close()
 		return nil, err
 	}
-	if err := s.adopt(head.Baton, head.BaseURL); err != nil {
-		cur.body.Close()
-		return nil, err
-	}
+	cur.head = head
+	w.pause() // from here the clock runs only while the caller waits on an entry
 	return cur, nil
+}
+
+// cursorStatusError maps an error answer to a cursor request. sqld
+// answers a batch it refuses before running it (a statement its parser
+// rejects, or none, or several in one) with HTTP 500 and the statement's
+// error as text, where /v3/pipeline gives a typed error: that is a SQL
+// error with its code, not a server failure.
+func cursorStatusError(status int, data []byte) error {
+	he := httpError(status, data)
+	if status != http.StatusInternalServerError || he.Code != "" {
+		return he
+	}
+	msg, ok := strings.CutPrefix(he.Message, "Internal Error: `")
+	if !ok || !strings.HasSuffix(msg, "`") {
+		return he
+	}
+	msg = strings.TrimSuffix(msg, "`")
+	for _, k := range refusedBatchCodes {
+		if strings.HasPrefix(msg, k.prefix) {
+			return &Error{Message: msg, Code: k.code}
+		}
+	}
+	return he
+}
+
+// refusedBatchCodes are the codes of the statement errors sqld raises
+// before running a batch, by the start of their text.
+var refusedBatchCodes = []struct{ prefix, code string }{
+	{"SQL string could not be parsed: ", "SQL_PARSE_ERROR"},
+	{"SQL string does not contain any statement", "SQL_NO_STATEMENT"},
+	{"SQL string contains more than one statement", "SQL_MANY_STATEMENTS"},
+	{"Arguments do not match SQL parameters: ", "ARGS_INVALID"},
+	{"Specifying both positional and named arguments is not supported", "ARGS_BOTH_POSITIONAL_AND_NAMED"},
 }
 
 func newCursor(c *Client, body io.ReadCloser) *Cursor {
@@ -130,11 +217,11 @@ type cursorHead struct {
 	BaseURL *string `json:"base_url"`
 }
 
-// head reads the first line: the stream's baton and base URL.
-func (c *Cursor) head() (*cursorHead, error) {
+// readHead reads the first line: the stream's baton and base URL.
+func (c *Cursor) readHead() (*cursorHead, error) {
 	line, err := c.line()
 	if err == io.EOF {
-		return nil, &ProtocolError{Msg: "empty cursor body"}
+		return nil, &ProtocolError{Msg: "the answer to a cursor request is empty"}
 	}
 	if err != nil {
 		return nil, err
@@ -146,18 +233,28 @@ func (c *Cursor) head() (*cursorHead, error) {
 	return &h, nil
 }
 
-// line reads one line of the body. The line is valid until the next read:
-// whoever decodes it copies what it keeps.
+// line reads one line of the body, at most the client's size bound. The
+// line is valid until the next read: whoever decodes it copies what it
+// keeps.
 func (c *Cursor) line() ([]byte, error) {
+	if cap(c.long) > 1<<20 {
+		c.long = nil // let a past long line go
+	}
 	line, err := c.r.ReadSlice('\n')
 	if err == bufio.ErrBufferFull {
 		// Longer than the buffer (a long text or blob): gather it.
 		c.long = append(c.long[:0], line...)
 		for err == bufio.ErrBufferFull {
+			if c.c.tooLarge(int64(len(c.long))) {
+				return nil, &ResponseTooLargeError{What: "a cursor entry", Limit: c.c.maxSize}
+			}
 			line, err = c.r.ReadSlice('\n')
 			c.long = append(c.long, line...)
 		}
 		line = c.long
+	}
+	if c.c.tooLarge(int64(len(bytes.TrimRight(line, "\r\n")))) {
+		return nil, &ResponseTooLargeError{What: "a cursor entry", Limit: c.c.maxSize}
 	}
 	if len(line) > 0 && (err == nil || err == io.EOF) {
 		return line, nil
@@ -165,14 +262,69 @@ func (c *Cursor) line() ([]byte, error) {
 	if err == io.EOF {
 		return nil, io.EOF
 	}
-	return nil, &TransportError{Err: fmt.Errorf("reading a cursor: %w", err)}
+	if cause := c.aborted(); cause != nil {
+		return nil, &TransportError{Err: cause}
+	}
+	if c.w != nil {
+		if e := c.w.explain(err); e != err {
+			return nil, e
+		}
+	}
+	return nil, &TransportError{Err: fmt.Errorf("reading a cursor: %w", c.c.scrubErr(err))}
+}
+
+// abort ends the body because the caller's context ended.
+func (c *Cursor) abort(cause error) {
+	c.abortMu.Lock()
+	c.abortErr = cause
+	c.abortMu.Unlock()
+	c.body.Close()
+}
+
+func (c *Cursor) aborted() error {
+	c.abortMu.Lock()
+	defer c.abortMu.Unlock()
+	return c.abortErr
 }
 
 // Next returns the next entry, or io.EOF after the last.
 func (c *Cursor) Next() (*CursorEntry, error) {
+	e, err := c.next()
+	if err != nil && err != io.EOF {
+		c.done = true
+		return nil, c.c.sanitize(err)
+	}
+	if e != nil {
+		c.c.cleanError(e.Error)
+	}
+	return e, err
+}
+
+func (c *Cursor) next() (*CursorEntry, error) {
 	if c.done {
 		return nil, io.EOF
 	}
+	if c.waitSince.IsZero() {
+		c.waitSince = time.Now()
+		if c.w != nil {
+			c.w.arm() // until progress is delivered
+		}
+	}
+	e, err := c.nextEntry()
+	if err != nil || progress(e) {
+		c.waitSince = time.Time{}
+		if c.w != nil {
+			c.w.pause()
+		}
+	}
+	return e, err
+}
+
+// progress reports whether delivering e is progress: a row, or the end of
+// a step. A step_begin alone is not (a server could send them forever).
+func progress(e *CursorEntry) bool { return e == nil || e.Type != "step_begin" }
+
+func (c *Cursor) nextEntry() (*CursorEntry, error) {
 	if c.ws != nil {
 		return c.wsNext()
 	}
@@ -185,7 +337,7 @@ func (c *Cursor) Next() (*CursorEntry, error) {
 		if err != nil {
 			return nil, err
 		}
-		if len(line) <= 1 { // a blank line
+		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
 		if row, ok := parseRow(line); ok {
@@ -195,32 +347,61 @@ func (c *Cursor) Next() (*CursorEntry, error) {
 		if err := json.Unmarshal(line, &e); err != nil {
 			return nil, &ProtocolError{Msg: "malformed cursor entry", Err: err}
 		}
-		if e.Type == "replication_index" {
-			c.c.observe(e.ReplicationIndex)
-			continue
+		if ok, err := c.take(&e); err != nil || ok {
+			return &e, err
 		}
-		return &e, nil
 	}
 }
 
-// Close reads the rest of the cursor, so that the stream is free for the
-// next request, and releases the connection.
+// take checks an entry and says whether the caller gets it: entries of
+// other types are skipped, and replication indexes recorded.
+func (c *Cursor) take(e *CursorEntry) (bool, error) {
+	switch e.Type {
+	case "row", "step_begin", "step_end":
+	case "step_error", "error":
+		if e.Error == nil {
+			return false, &ProtocolError{Msg: "a cursor entry of type " + e.Type + " without its error"}
+		}
+	case "replication_index":
+		c.c.observe(e.ReplicationIndex)
+		return false, nil
+	default:
+		return false, nil
+	}
+	switch e.Type {
+	case "step_begin":
+		c.step = e.Step
+	case "step_end": // it names no step: the one begun last
+		c.lastEnd = c.step == c.steps-1
+	case "step_error":
+		c.lastEnd = e.Step == c.steps-1
+	case "error":
+		c.lastEnd = true
+	}
+	return true, nil
+}
+
+// Close ends the cursor, so that the stream is free for the next request:
+// over HTTP by ending the request at once (or by reading the few entries
+// left once the last step is over), over WebSocket with close_cursor.
 func (c *Cursor) Close() error {
 	if c.ws != nil {
-		return c.wsClose()
+		return c.c.sanitize(c.wsClose())
 	}
-	var err error
-	for !c.done {
-		if _, err = c.Next(); err != nil {
-			if err == io.EOF {
-				err = nil
+	if c.lastEnd {
+		for i := 0; i < maxDrain && !c.done; i++ {
+			if _, err := c.Next(); err != nil {
+				break
 			}
-			break
 		}
 	}
 	c.done = true
-	if cerr := c.body.Close(); err == nil {
-		err = cerr
+	c.body.Close()
+	if c.stopAbort != nil {
+		c.stopAbort()
 	}
-	return err
+	if c.w != nil {
+		c.w.release()
+	}
+	return nil
 }

@@ -47,7 +47,7 @@ func FuzzWSMessage(f *testing.F) {
 			}
 		}
 		c := &Cursor{c: &Client{}, ws: &wsSocket{}}
-		if c.take(*a) == nil {
+		if c.takePage(*a) == nil {
 			for len(c.buf) > 0 {
 				if _, err := c.wsNext(); err != nil {
 					break
@@ -70,7 +70,7 @@ func FuzzHTTPError(f *testing.F) {
 	f.Add(500, []byte(`{"error":"`+strings.Repeat("é", 5000)+`"}`))
 	f.Fuzz(func(t *testing.T, status int, body []byte) {
 		c := &Client{token: "secret-token"}
-		err := c.httpError(status, body)
+		err := c.sanitize(httpError(status, body))
 		e, ok := err.(*HTTPError)
 		if !ok {
 			t.Fatalf("%T", err)

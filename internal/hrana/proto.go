@@ -142,7 +142,7 @@ func appendRequest(b []byte, r Request) ([]byte, error) {
 	switch r.kind {
 	case "execute", "batch", "sequence", "close", "get_autocommit":
 	default:
-		return b, fmt.Errorf("hrana: unknown request type %q", r.kind)
+		return b, fmt.Errorf("unknown request type %q", r.kind)
 	}
 	b, err := appendRequestFields(b, &r)
 	return append(b, '}'), err
@@ -168,7 +168,7 @@ func appendRequestFields(b []byte, r *Request) ([]byte, error) {
 
 func appendSQL(b []byte, sql string) ([]byte, error) {
 	if !validUTF8(sql) {
-		return b, fmt.Errorf("hrana: SQL text is not valid UTF-8")
+		return b, fmt.Errorf("SQL text is not valid UTF-8")
 	}
 	return appendString(b, sql), nil
 }
@@ -198,7 +198,7 @@ func appendStmt(b []byte, s *Stmt) ([]byte, error) {
 				b = append(b, ',')
 			}
 			if !validUTF8(a.Name) {
-				return b, fmt.Errorf("hrana: argument name is not valid UTF-8")
+				return b, fmt.Errorf("argument name is not valid UTF-8")
 			}
 			b = append(b, `{"name":`...)
 			b = appendString(b, a.Name)
@@ -332,6 +332,7 @@ type pipelineResponse struct {
 	Baton   *string      `json:"baton"`
 	BaseURL *string      `json:"base_url"`
 	Results []wireResult `json:"results"`
+	results []Result     // decoded, one per request
 }
 
 // decodePipeline parses a pipeline response body and checks that it
@@ -361,7 +362,7 @@ func decodePipelineJSON(body []byte, reqs []Request) (*pipelineResponse, []Resul
 		case "ok":
 			resp, err := toResponse(wr.Response, reqs[i].kind, reqs[i].kind)
 			if err != nil {
-				return nil, nil, &ProtocolError{Msg: fmt.Sprintf("result %d: %s", i, err.(*ProtocolError).Msg)}
+				return nil, nil, &ProtocolError{Msg: fmt.Sprintf("result %d: %s", i, err.Msg)}
 			}
 			out[i].Response = resp
 		case "error":
@@ -370,7 +371,7 @@ func decodePipelineJSON(body []byte, reqs []Request) (*pipelineResponse, []Resul
 			}
 			out[i].Err = wr.Error
 		default:
-			return nil, nil, &ProtocolError{Msg: fmt.Sprintf("result %d has unknown type %q", i, truncateString(wr.Type))}
+			return nil, nil, &ProtocolError{Msg: fmt.Sprintf("result %d has an unknown type", i), Quote: wr.Type}
 		}
 	}
 	return &pr, out, nil
@@ -378,7 +379,7 @@ func decodePipelineJSON(body []byte, reqs []Request) (*pipelineResponse, []Resul
 
 // toResponse checks that w answers a request of kind (whose answer has
 // type wireType) and turns it into a Response.
-func toResponse(w *wireResponse, kind, wireType string) (*Response, error) {
+func toResponse(w *wireResponse, kind, wireType string) (*Response, *ProtocolError) {
 	if w == nil || w.Type != wireType {
 		return nil, &ProtocolError{Msg: fmt.Sprintf("does not answer a %q request", kind)}
 	}
@@ -416,14 +417,14 @@ func (o *OptInt) UnmarshalJSON(data []byte) error {
 		// Tolerate a bare number from servers that send one.
 		n, err2 := strconv.ParseInt(string(data), 10, 64)
 		if err2 != nil {
-			return fmt.Errorf("hrana: %s is not an integer", truncate(data))
+			return &valueError{format: "%s is not an integer", val: string(data)}
 		}
 		*o = OptInt{n, true}
 		return nil
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
-		return fmt.Errorf("hrana: %q is not an integer", truncateString(s))
+		return &valueError{format: "%q is not an integer", val: s}
 	}
 	*o = OptInt{n, true}
 	return nil

@@ -2,6 +2,7 @@ package hrana
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"reflect"
@@ -243,20 +244,49 @@ func TestAppendReplicationIndex(t *testing.T) {
 	}
 }
 
-func TestCheckBaseURL(t *testing.T) {
-	tlsClient, _ := NewClient(Config{URL: "https://db.example.com"})
-	plainClient, _ := NewClient(Config{URL: "http://127.0.0.1:8080"})
-	if got, err := tlsClient.checkBaseURL("https://node2.example.com/"); err != nil || got != "https://node2.example.com" {
-		t.Fatalf("https base: %q, %v", got, err)
-	}
-	if _, err := tlsClient.checkBaseURL("http://node2.example.com"); err == nil {
-		t.Fatal("a TLS client accepted a plain-text base_url")
-	}
-	if _, err := plainClient.checkBaseURL("ftp://x"); err == nil {
-		t.Fatal("accepted a non-HTTP base_url")
-	}
-	if _, err := plainClient.checkBaseURL("/relative"); err == nil {
-		t.Fatal("accepted a relative base_url")
+// TestFollowBaseURL: a base_url is followed over the same scheme and port
+// to the client's own host, a host under its registrable domain, or an
+// allowed host; anything else keeps the client's URL.
+func TestFollowBaseURL(t *testing.T) {
+	for _, tt := range []struct {
+		client, baseURL string
+		allow           []string
+		want            string
+	}{
+		{"https://db.example.com", "https://db.example.com/", nil, "https://db.example.com"},
+		{"https://db.example.com", "https://node2.example.com/p/", nil, "https://node2.example.com/p"},
+		{"https://db.example.com", "https://a.b.example.com", nil, "https://a.b.example.com"},
+		{"https://db.example.com", "https://DB.EXAMPLE.COM:443", nil, "https://DB.EXAMPLE.COM:443"},
+		{"https://my-db-org.turso.io", "https://x.turso.io", nil, "https://x.turso.io"},
+		{"http://127.0.0.1:8080", "http://127.0.0.1:8080/", nil, "http://127.0.0.1:8080"},
+		{"ws://127.0.0.1:8080", "http://127.0.0.1:8080", nil, "http://127.0.0.1:8080"},
+		// Refused: a downgrade, another port, another site, an IP.
+		{"https://db.example.com", "http://db.example.com", nil, ""},
+		{"https://db.example.com", "https://db.example.com:8443", nil, ""},
+		{"https://db.example.com", "https://evil.com", nil, ""},
+		{"https://db.example.com", "https://example.com.evil.com", nil, ""},
+		{"https://app1.fly.dev", "https://app2.fly.dev", nil, ""}, // a public suffix of its own
+		{"http://127.0.0.1:8080", "http://127.0.0.1:8999", nil, ""},
+		{"http://127.0.0.1:8080", "http://127.0.0.2:8080", nil, ""},
+		{"http://localhost:8080", "http://other.localhost:8080", nil, ""},
+		{"https://db.example.com", "https://user:pw@node2.example.com", nil, ""},
+		{"https://db.example.com", "ftp://node2.example.com", nil, ""},
+		{"https://db.example.com", "/relative", nil, ""},
+		{"https://db.example.com", "::", nil, ""},
+		// Allowed explicitly.
+		{"https://db.example.com", "https://edge.other.net", []string{"EDGE.other.net"}, "https://edge.other.net"},
+		{"http://127.0.0.1:8080", "http://127.0.0.1:8999", []string{"127.0.0.1:8999"}, "http://127.0.0.1:8999"},
+		{"https://db.example.com", "https://edge.other.net", []string{"edge.other.net:443"}, "https://edge.other.net"},
+		{"https://db.example.com", "https://edge.other.net:8443", []string{"edge.other.net:443"}, ""},
+		{"https://db.example.com", "http://edge.other.net", []string{"edge.other.net"}, ""},
+	} {
+		c, err := NewClient(Config{URL: tt.client, BaseURLHosts: tt.allow})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := c.followBaseURL(context.Background(), tt.baseURL); got != tt.want {
+			t.Errorf("%s given %s (allow %v): %q, want %q", tt.client, tt.baseURL, tt.allow, got, tt.want)
+		}
 	}
 }
 
@@ -288,7 +318,7 @@ const sampleCursor = `{"baton":"b","base_url":null}
 func TestCursorEntries(t *testing.T) {
 	c, _ := NewClient(Config{URL: "http://x"})
 	cur := newCursor(c, io.NopCloser(strings.NewReader(sampleCursor)))
-	h, err := cur.head()
+	h, err := cur.readHead()
 	if err != nil || h.Baton == nil || *h.Baton != "b" {
 		t.Fatalf("head: %+v, %v", h, err)
 	}
@@ -322,7 +352,7 @@ func FuzzCursor(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		c, _ := NewClient(Config{URL: "http://x"})
 		cur := newCursor(c, io.NopCloser(bytes.NewReader(body)))
-		if _, err := cur.head(); err != nil {
+		if _, err := cur.readHead(); err != nil {
 			return
 		}
 		for i := 0; i <= len(body); i++ {

@@ -169,8 +169,8 @@ func TestServerCancelledContext(t *testing.T) {
 	}
 }
 
-// A base_url in the answer (sticky sessions) sends the stream's later
-// requests there.
+// A base_url in the answer (sticky sessions) to a host the client allows
+// sends the stream's later requests there.
 func TestServerBaseURLIsHonoured(t *testing.T) {
 	sticky, err := sqldtest.NewProxy(sqldtest.URL())
 	if err != nil {
@@ -202,7 +202,8 @@ func TestServerBaseURLIsHonoured(t *testing.T) {
 	front := httptest.NewServer(rp)
 	defer front.Close()
 
-	c, err := hrana.NewClient(hrana.Config{URL: front.URL, AuthToken: sqldtest.AuthToken()})
+	stickyHost := strings.TrimPrefix(sticky.URL(), "http://")
+	c, err := hrana.NewClient(hrana.Config{URL: front.URL, AuthToken: sqldtest.AuthToken(), BaseURLHosts: []string{stickyHost}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 )
 
 // Stream is one SQL connection on the server. Over HTTP it lives between
@@ -25,9 +24,16 @@ type Stream struct {
 	baton   string // "" when no server stream is open
 	baseURL string // server-given base for this stream ("" = client's)
 
-	// Over WebSocket: the socket and stream_id of the open server stream.
+	// Over WebSocket: the socket and stream_id of the open server stream,
+	// which holds one of the socket's stream slots.
 	ws   *wsSocket
 	wsID int32
+
+	// Holding says the server stream holds state the caller relies on (a
+	// transaction, session settings): an exchange the caller cancels then
+	// finishes in the background, to close the stream with the baton its
+	// answer brings (see detach.go). The caller sets it.
+	Holding bool
 }
 
 // Result is the outcome of one request of a pipeline: a Response, or the
@@ -44,18 +50,39 @@ func (s *Stream) ID() uint64 { return s.id }
 // it, with whatever state (transaction, pragmas) it holds.
 func (s *Stream) Open() bool { return s.baton != "" || s.wsID != 0 }
 
-// Reset forgets the server stream without waiting for the server, which
-// closes it when it expires (HTTP) or is told to (WebSocket). Use it when
-// the stream's state is unknown.
+// Reset forgets the server stream at once and closes it on the server in
+// the background (which rolls back a transaction it holds). Use it when
+// the stream is no longer wanted or its state is unknown.
 func (s *Stream) Reset() {
-	if s.ws != nil && s.wsID != 0 && s.ws.alive() {
-		sock, id := s.ws, s.wsID
-		ctx, cancel := context.WithTimeout(context.Background(), abandonTimeout)
-		defer cancel()
-		_, _ = sock.send(ctx, func(b []byte, rid int32) ([]byte, error) {
-			return appendWSRequest(b, rid, id, "close_stream", nil)
-		})
+	if s.ws != nil {
+		if s.wsID != 0 {
+			s.ws.closeStream(s.wsID)
+		}
+	} else if s.baton != "" {
+		s.c.closeInBackground(s.baton, s.baseURL)
 	}
+	s.forget()
+}
+
+// Close closes the server stream, if one is open: over HTTP with one
+// request, waited for (within abandonTimeout), so that what the stream
+// held is gone when Close returns; over WebSocket by queueing
+// close_stream, which the server runs after everything sent before it.
+func (s *Stream) Close() {
+	if !s.Open() {
+		return
+	}
+	if s.ws != nil {
+		s.Reset()
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), abandonTimeout)
+	defer cancel()
+	_, _ = s.Pipeline(ctx, Close())
+}
+
+// forget drops the handle's stream without telling the server.
+func (s *Stream) forget() {
 	s.baton, s.baseURL = "", ""
 	s.ws, s.wsID = nil, 0
 }
@@ -67,6 +94,18 @@ func (s *Stream) Reset() {
 // malformed answer); after it the server stream is gone or unknown and the
 // handle is reset. Errors of single requests are in the Results.
 func (s *Stream) Pipeline(ctx context.Context, reqs ...Request) ([]Result, error) {
+	results, err := s.pipeline(ctx, reqs)
+	if err != nil {
+		return nil, s.c.sanitize(err)
+	}
+	s.c.cleanResults(results)
+	return results, nil
+}
+
+func (s *Stream) pipeline(ctx context.Context, reqs []Request) ([]Result, error) {
+	if ctx.Err() != nil {
+		return nil, &TransportError{Err: ctxErr(ctx), NotSent: true}
+	}
 	if s.c.isWS {
 		reqs = s.c.withReplicationIndex(reqs)
 		start := time.Now()
@@ -83,76 +122,117 @@ func (s *Stream) Pipeline(ctx context.Context, reqs ...Request) ([]Result, error
 		return nil, &EncodeError{Err: err} // nothing sent, stream untouched
 	}
 	start := time.Now()
-	pr, results, err := s.roundTrip(ctx, body, reqs)
+	baton, base, c := s.baton, s.baseURL, s.c
+	xctx, w := c.exchangeContext(ctx, s.Holding)
+	pr, err, orphaned := detach(c, ctx, w, s.Holding, false,
+		func() (*pipelineResponse, error) { return c.roundTrip(xctx, w, baton, base, body, reqs) },
+		func(pr *pipelineResponse, err error) { c.settleOrphan(xctx, baton, base, pr, err) })
 	s.logRequest(ctx, reqs, start, err)
-	if err != nil {
+	switch {
+	case orphaned:
+		s.forget() // the background closes the stream once it answers
+		return nil, err
+	case err != nil:
 		s.abandon(err)
 		return nil, err
 	}
-	s.c.observeResults(results)
-	if err := s.adopt(pr.Baton, pr.BaseURL); err != nil {
-		return nil, err
-	}
-	return results, nil
+	s.c.observeResults(pr.results)
+	s.adopt(ctx, pr.Baton, pr.BaseURL)
+	return pr.results, nil
 }
 
 // adopt takes the baton and base_url of an answer: the stream goes on
 // there, or is closed when the baton is null.
-func (s *Stream) adopt(baton, baseURL *string) error {
-	s.baton, s.baseURL = "", ""
+func (s *Stream) adopt(ctx context.Context, baton, baseURL *string) {
+	s.baton = ""
 	if baton != nil {
 		s.baton = *baton
 	}
-	if baseURL != nil && *baseURL != "" && s.baton != "" {
-		base, err := s.c.checkBaseURL(*baseURL)
-		if err != nil {
-			s.Reset()
-			return err
-		}
-		s.baseURL = base
+	if s.baton == "" {
+		s.baseURL = ""
+		return
 	}
-	return nil
+	if baseURL != nil && *baseURL != "" {
+		s.baseURL = s.c.followBaseURL(ctx, *baseURL)
+	}
 }
 
-func (s *Stream) roundTrip(ctx context.Context, body []byte, reqs []Request) (*pipelineResponse, []Result, error) {
+// roundTrip posts a pipeline body and decodes the answer. It runs on the
+// exchange's own context and touches no Stream.
+func (c *Client) roundTrip(ctx context.Context, w *watchdog, baton, base string, body []byte, reqs []Request) (*pipelineResponse, error) {
 	for {
-		usedV2 := s.c.v2.Load()
-		respBody, status, err := s.post(ctx, s.c.pipelineURL(s.baseURL), body)
+		usedV2 := c.v2.Load()
+		data, resp, err := c.post(ctx, w, c.pipelineURL(base), body)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		if status == http.StatusNotFound && !usedV2 && s.baton == "" && s.baseURL == "" {
+		if resp.StatusCode == http.StatusNotFound && !usedV2 && baton == "" && base == "" {
 			// A server without Hrana 3 over HTTP: fall back to v2 for good.
 			// The 404 means nothing ran, so resending is safe.
-			s.c.v2.Store(true)
+			c.v2.Store(true)
 			continue
 		}
-		if status/100 != 2 {
-			return nil, nil, s.c.httpError(status, respBody)
+		if resp.StatusCode/100 != 2 {
+			return nil, c.statusError(resp, data)
 		}
-		return decodePipeline(respBody, reqs)
+		pr, results, err := decodePipeline(data, reqs)
+		if err != nil {
+			return nil, err
+		}
+		pr.results = results
+		return pr, nil
+	}
+}
+
+// statusError maps an answer that is not 2xx: a redirect that was not
+// followed, or an error.
+func (c *Client) statusError(resp *http.Response, data []byte) error {
+	if resp.StatusCode/100 == 3 {
+		return redirectError(resp)
+	}
+	return httpError(resp.StatusCode, data)
+}
+
+// settleOrphan ends the stream of a pipeline whose caller gave up: with
+// the baton of its answer if it came, or as abandon would if it failed.
+func (c *Client) settleOrphan(ctx context.Context, baton, base string, pr *pipelineResponse, err error) {
+	if err != nil {
+		c.abandonBaton(baton, base, err)
+		return
+	}
+	if pr.Baton != nil && *pr.Baton != "" {
+		if pr.BaseURL != nil && *pr.BaseURL != "" {
+			base = c.followBaseURL(ctx, *pr.BaseURL)
+		}
+		c.closeInBackground(*pr.Baton, base)
 	}
 }
 
 // post sends one HTTP request and reads the whole answer, within the
-// request timeout when ctx has no deadline.
-func (s *Stream) post(ctx context.Context, url string, body []byte) ([]byte, int, error) {
-	ctx, w := s.c.watch(ctx)
-	defer w.release()
-	resp, err := s.send(ctx, url, body, false)
+// client's size bound for a successful answer. The answer's body is
+// closed; its status and headers stay readable.
+func (c *Client) post(ctx context.Context, w *watchdog, url string, body []byte) ([]byte, *http.Response, error) {
+	resp, err := c.send(ctx, url, body, false)
 	if err != nil {
-		return nil, 0, w.explain(err)
+		return nil, nil, w.explain(err)
 	}
 	defer resp.Body.Close()
-	var r io.Reader = resp.Body
+	var data []byte
 	if resp.StatusCode/100 != 2 {
-		r = io.LimitReader(resp.Body, maxErrorBody) // error bodies need not be read whole
+		data, err = io.ReadAll(io.LimitReader(resp.Body, maxErrorBody)) // error bodies need not be read whole
+	} else if c.tooLarge(resp.ContentLength) {
+		return nil, nil, &ResponseTooLargeError{What: "a pipeline answer", Limit: c.maxSize}
+	} else {
+		data, err = c.readLimited(resp.Body, "a pipeline answer")
 	}
-	data, err := io.ReadAll(r)
 	if err != nil {
-		return nil, 0, w.explain(&TransportError{Err: err})
+		var tl *ResponseTooLargeError
+		if errors.As(err, &tl) {
+			return nil, nil, err
+		}
+		return nil, nil, w.explain(&TransportError{Err: err})
 	}
-	return data, resp.StatusCode, nil
+	return data, resp, nil
 }
 
 // maxErrorBody is how much of an error answer is read.
@@ -165,7 +245,7 @@ const maxErrorBody = 64 << 10
 // answer of a few hundred bytes, where it costs both ends CPU for nothing
 // (measured on sqld: a 4 KiB inflater per answer here, and about 10%
 // fewer requests per second served).
-func (s *Stream) send(ctx context.Context, url string, body []byte, gzip bool) (*http.Response, error) {
+func (c *Client) send(ctx context.Context, url string, body []byte, gzip bool) (*http.Response, error) {
 	var wrote atomic.Bool // set by the transport's goroutine
 	traced := httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
 		WroteRequest: func(i httptrace.WroteRequestInfo) {
@@ -176,40 +256,41 @@ func (s *Stream) send(ctx context.Context, url string, body []byte, gzip bool) (
 	})
 	req, err := http.NewRequestWithContext(traced, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
-		return nil, &TransportError{Err: errors.New("cannot build request"), NotSent: true}
+		return nil, &TransportError{Err: errors.New("cannot build the request"), NotSent: true}
 	}
 	req.Header.Set("Content-Type", "application/json")
 	if !gzip {
 		req.Header.Set("Accept-Encoding", "identity")
 	}
-	token, err := s.c.authToken(ctx)
+	token, err := c.authToken(ctx)
 	if err != nil {
 		return nil, err
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := s.c.http.Do(req)
+	resp, err := c.http.Do(req)
 	if err != nil {
 		// Unsent only if the request was never written whole. A request
 		// cut by its context may have been written as the cut came: the
 		// transport's report can lag, so it counts as sent.
-		return nil, &TransportError{Err: s.c.scrubErr(err), NotSent: !wrote.Load() && ctx.Err() == nil}
+		return nil, &TransportError{Err: c.explainDial(err), NotSent: !wrote.Load() && ctx.Err() == nil}
 	}
 	return resp, nil
 }
 
-// httpError maps an error answer, scrubbed of the client's tokens (a
-// proxy's error page may echo the request's headers).
-func (c *Client) httpError(status int, body []byte) error {
-	e := httpError(status, body)
-	e.Message = c.scrub(e.Message)
-	return e
+// explainDial scrubs a transport error and names the usual mistake behind
+// a TLS handshake answered in plain text.
+func (c *Client) explainDial(err error) error {
+	if strings.Contains(err.Error(), "server gave HTTP response to HTTPS client") {
+		return errors.New("the server answered in plain HTTP, not TLS: for a server without TLS use an http:// (or ws://) URL, or add ?tls=0 to a libsql:// URL")
+	}
+	return c.scrubErr(err)
 }
 
 // httpError maps an error answer. The body may be the spec's Error JSON,
 // sqld's {"error": "..."}, plain text or an HTML page from a proxy, of
-// any size: the message is cut short.
+// any size: sanitize cuts the message short.
 func httpError(status int, body []byte) *HTTPError {
 	e := &HTTPError{Status: status}
 	var j struct {
@@ -235,27 +316,8 @@ func httpError(status int, body []byte) *HTTPError {
 	if e.Message == "" {
 		e.Message = string(body)
 	}
-	e.Message = clip(e.Message, 512)
-	e.Code = clip(e.Code, 64)
-	if e.Message == "" {
-		e.Message = http.StatusText(status)
-	}
-	if e.Message == "" {
-		e.Message = "no error message"
-	}
+	e.Message = strings.TrimSpace(e.Message)
 	return e
-}
-
-// clip makes s valid UTF-8, trimmed and at most max bytes, marking a cut.
-func clip(s string, max int) string {
-	s = strings.TrimSpace(strings.ToValidUTF8(s, "?"))
-	if len(s) <= max {
-		return s
-	}
-	for max > 0 && !utf8.RuneStart(s[max]) {
-		max--
-	}
-	return s[:max] + "…"
 }
 
 func (s *Stream) logRequest(ctx context.Context, reqs []Request, start time.Time, err error) {
@@ -269,7 +331,7 @@ func (s *Stream) logRequest(ctx context.Context, reqs []Request, start time.Time
 		slog.Duration("duration", time.Since(start)),
 	}
 	if err != nil {
-		attrs = append(attrs, slog.String("error", err.Error()))
+		attrs = append(attrs, slog.String("error", s.c.sanitize(err).Error()))
 	}
 	log.LogAttrs(ctx, slog.LevelDebug, "hrana pipeline", attrs...)
 }

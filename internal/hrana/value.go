@@ -3,6 +3,7 @@ package hrana
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -45,7 +46,7 @@ func (v *Value) UnmarshalJSON(data []byte) error {
 func decodeValue(data []byte) (any, error) {
 	var w wireValue
 	if err := json.Unmarshal(data, &w); err != nil {
-		return nil, fmt.Errorf("hrana: malformed value: %w", err)
+		return nil, fmt.Errorf("malformed value: %w", err)
 	}
 	switch w.Type {
 	case "null":
@@ -53,11 +54,11 @@ func decodeValue(data []byte) (any, error) {
 	case "integer":
 		var s string
 		if err := json.Unmarshal(w.Value, &s); err != nil {
-			return nil, fmt.Errorf("hrana: integer value is not a JSON string: %s", truncate(w.Value))
+			return nil, &valueError{format: "integer value is not a JSON string: %s", val: string(w.Value)}
 		}
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
-			return nil, fmt.Errorf("hrana: integer value %q is not a 64-bit decimal integer", truncateString(s))
+			return nil, &valueError{format: "integer value %q is not a 64-bit decimal integer", val: s}
 		}
 		return n, nil
 	case "float":
@@ -68,30 +69,30 @@ func decodeValue(data []byte) (any, error) {
 		}
 		f, err := strconv.ParseFloat(string(w.Value), 64)
 		if err != nil || w.Value[0] == '"' {
-			return nil, fmt.Errorf("hrana: float value %s is not a JSON number", truncate(w.Value))
+			return nil, &valueError{format: "float value %s is not a JSON number", val: string(w.Value)}
 		}
 		return f, nil
 	case "text":
 		var s string
 		if err := json.Unmarshal(w.Value, &s); err != nil {
-			return nil, fmt.Errorf("hrana: text value is not a JSON string: %s", truncate(w.Value))
+			return nil, &valueError{format: "text value is not a JSON string: %s", val: string(w.Value)}
 		}
 		return s, nil
 	case "blob":
 		if w.Base64 == nil {
-			return nil, fmt.Errorf("hrana: blob value without base64 field")
+			return nil, errors.New("blob value without base64 field")
 		}
 		b, err := decodeBase64(*w.Base64)
 		if err != nil {
-			return nil, fmt.Errorf("hrana: blob value is not valid base64: %w", err)
+			return nil, fmt.Errorf("blob value is not valid base64: %w", err)
 		}
 		return b, nil
 	default:
-		return nil, fmt.Errorf("hrana: unknown value type %q", truncateString(w.Type))
+		return nil, &valueError{format: "unknown value type %q", val: w.Type}
 	}
 }
 
-var errNonFiniteFloat = fmt.Errorf("hrana: the server sent a non-finite float (JSON cannot carry ±Inf; the sign is lost)")
+var errNonFiniteFloat = errors.New("the server sent a non-finite float (JSON cannot carry ±Inf; the sign is lost)")
 
 func decodeBase64(s string) ([]byte, error) {
 	// Strip padding so both padded and unpadded forms decode.
@@ -119,14 +120,14 @@ func appendValue(b []byte, v any) ([]byte, error) {
 		return append(b, `"}`...), nil
 	case float64:
 		if math.IsInf(x, 0) || math.IsNaN(x) {
-			return b, fmt.Errorf("hrana: cannot send float %v: JSON has no NaN or infinities", x)
+			return b, fmt.Errorf("cannot send float %v: JSON has no NaN or infinities", x)
 		}
 		b = append(b, `{"type":"float","value":`...)
 		b = strconv.AppendFloat(b, x, 'g', -1, 64)
 		return append(b, '}'), nil
 	case string:
 		if !utf8.ValidString(x) {
-			return b, fmt.Errorf("hrana: cannot send text that is not valid UTF-8 (send binary data as []byte)")
+			return b, errors.New("cannot send text that is not valid UTF-8 (send binary data as []byte)")
 		}
 		b = append(b, `{"type":"text","value":`...)
 		b = appendString(b, x)
@@ -139,7 +140,7 @@ func appendValue(b []byte, v any) ([]byte, error) {
 		b = base64.StdEncoding.AppendEncode(b, x)
 		return append(b, `"}`...), nil
 	default:
-		return b, fmt.Errorf("hrana: cannot send a value of type %T", v)
+		return b, fmt.Errorf("cannot send a value of type %T", v)
 	}
 }
 
@@ -172,13 +173,11 @@ func appendString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// truncate keeps untrusted bytes quoted in error messages short.
-func truncate(b []byte) string { return truncateString(string(b)) }
-
+// truncateString keeps untrusted text quoted in error messages short.
+// Scrub it of tokens first (see errors.go).
 func truncateString(s string) string {
-	const max = 64
-	if len(s) > max {
-		return s[:max] + "…"
+	if len(s) > maxQuote {
+		return s[:maxQuote] + "…"
 	}
 	return s
 }

@@ -16,32 +16,69 @@ import (
 // a stream_id; requests carry a request_id and are sent without waiting
 // for the answers to the ones before (the server answers each stream's in
 // order). The socket opens on first use with a hello carrying the token;
-// when it dies, the requests waiting on it fail, the streams on it are
-// lost, and the next request opens a new socket.
+// when it dies, the requests waiting on it fail with the recorded cause,
+// the streams on it are lost, and the next request opens a new socket.
+//
+// One caller never breaks another: a caller's context governs only its
+// own wait. Messages are written by the socket's own writer in the order
+// they were sent, under a bound of the socket's, never the caller's (a
+// write cut half way would corrupt the socket for everyone); the dial and
+// the hello run in the background, so a caller that gives up leaves the
+// socket to the others.
+//
+// A socket carries at most wsMaxStreams streams at once: sqld closes the
+// whole socket, with every stream on it, when it cannot open one more
+// database connection, and its default allows 128 in all.
 
 const (
-	wsReadLimit    = 256 << 20 // a large result set is one message
 	wsPingInterval = 30 * time.Second
+	wsMaxStreams   = 64
+	// wsDialBound bounds a dial and its hello when the request timeout
+	// is off.
+	wsDialBound = 30 * time.Second
+	// wsWriteBound bounds one write: a socket the server does not read
+	// from for that long is dead.
+	wsWriteBound = 30 * time.Second
 )
 
 // ErrSocketLost is the cause when the WebSocket carrying a stream died:
-// the stream and whatever it held (a transaction) are gone.
-var ErrSocketLost = errors.New("hrana: the WebSocket connection to the server was lost")
+// the stream and whatever it held (a transaction) are gone. The error is
+// a *SocketLostError that says why.
+var ErrSocketLost = errors.New("the WebSocket connection to the server was lost")
+
+// SocketLostError is ErrSocketLost with its recorded cause: a malformed
+// message, the server closing the socket, an answer over the size limit,
+// a failed write or ping.
+type SocketLostError struct {
+	Cause error
+}
+
+func (e *SocketLostError) Error() string {
+	if e.Cause == nil {
+		return ErrSocketLost.Error()
+	}
+	return ErrSocketLost.Error() + ": " + e.Cause.Error()
+}
+
+func (e *SocketLostError) Is(target error) bool { return target == ErrSocketLost }
+func (e *SocketLostError) Unwrap() error        { return e.Cause }
 
 // wsSocket is one WebSocket connection and the requests waiting on it.
 type wsSocket struct {
+	c       *Client
 	conn    *websocket.Conn
 	version int // 3, or 2 when the server speaks only hrana2
-
-	writeMu sync.Mutex
+	slots   chan struct{}
 
 	mu         sync.Mutex
 	nextReq    int32
 	nextStream int32
 	nextCursor int32
 	pending    map[int32]chan wsAnswer
-	err        error         // set once the socket died
-	done       chan struct{} // closed then
+	queue      [][]byte      // messages for the writer, in order
+	wake       chan struct{} // tells the writer there is a queue
+	err        *SocketLostError
+	done       chan struct{} // closed once the socket died
 }
 
 // wsAnswer is the server's answer to one request.
@@ -50,27 +87,64 @@ type wsAnswer struct {
 	err      *Error
 }
 
-// socket returns the client's live socket, dialing one if needed.
-// The dial is bounded by ctx, or by the request timeout if ctx has no
-// deadline; a caller waiting for another's dial gives up with its ctx.
+// wsDial is a dial in progress, shared by the callers waiting for it.
+type wsDial struct {
+	done chan struct{}
+	sock *wsSocket
+	err  error
+}
+
+// socket returns the client's live socket, dialing one if needed. The
+// dial runs in the background, bounded by the request timeout (or
+// wsDialBound); a caller waits for it only as long as its ctx allows.
 func (c *Client) socket(ctx context.Context) (*wsSocket, error) {
-	select {
-	case c.wsMu <- struct{}{}:
-	case <-ctx.Done():
-		return nil, &TransportError{Err: context.Cause(ctx), NotSent: true}
-	}
-	defer func() { <-c.wsMu }()
+	c.wsMu.Lock()
 	if c.ws != nil && c.ws.alive() {
-		return c.ws, nil
+		s := c.ws
+		c.wsMu.Unlock()
+		return s, nil
 	}
-	ctx, cancel := c.bounded(ctx)
+	d := c.dial
+	if d == nil {
+		d = &wsDial{done: make(chan struct{})}
+		if !c.goBackground(func(bg context.Context) { c.runDial(bg, d) }) {
+			c.wsMu.Unlock()
+			return nil, &TransportError{Err: errClientClosed, NotSent: true}
+		}
+		c.dial = d
+	}
+	c.wsMu.Unlock()
+	select {
+	case <-d.done:
+		return d.sock, d.err
+	case <-ctx.Done():
+		return nil, &TransportError{Err: ctxErr(ctx), NotSent: true}
+	}
+}
+
+func (c *Client) runDial(bg context.Context, d *wsDial) {
+	bound := c.timeout
+	if bound <= 0 {
+		bound = wsDialBound
+	}
+	ctx, cancel := context.WithTimeoutCause(bg, bound, &TimeoutError{After: bound})
 	defer cancel()
-	s, err := c.dialSocket(ctx)
-	if err != nil {
-		return nil, err
+	sock, err := c.dialSocket(ctx)
+	c.wsMu.Lock()
+	if err == nil && bg.Err() != nil {
+		sock.fail(errClientClosed)
+		sock, err = nil, &TransportError{Err: errClientClosed, NotSent: true}
 	}
-	c.ws = s
-	return s, nil
+	if err == nil {
+		c.ws = sock
+	}
+	c.dial = nil
+	d.sock = sock
+	if err != nil {
+		d.err = cleaned{c.sanitize(err)} // every waiter gets it
+	}
+	c.wsMu.Unlock()
+	close(d.done)
 }
 
 func (c *Client) dialSocket(ctx context.Context) (*wsSocket, error) {
@@ -79,33 +153,51 @@ func (c *Client) dialSocket(ctx context.Context) (*wsSocket, error) {
 		Subprotocols: []string{"hrana3", "hrana2"},
 	})
 	if err != nil {
-		if resp != nil && resp.StatusCode/100 != 2 && resp.StatusCode != 101 {
+		switch {
+		case ctx.Err() != nil:
+			return nil, &TransportError{Err: ctxErr(ctx), NotSent: true}
+		case resp != nil && resp.StatusCode/100 == 3:
+			return nil, &TransportError{Err: redirectError(resp), NotSent: true}
+		case resp != nil && resp.StatusCode/100 != 2 && resp.StatusCode != 101:
 			return nil, &TransportError{Err: &HTTPError{Status: resp.StatusCode, Message: "WebSocket upgrade refused"}, NotSent: true}
 		}
-		return nil, &TransportError{Err: fmt.Errorf("WebSocket: %w", err), NotSent: true}
+		return nil, &TransportError{Err: fmt.Errorf("WebSocket: %w", c.explainDial(err)), NotSent: true}
 	}
-	s := &wsSocket{conn: conn, version: 3, pending: map[int32]chan wsAnswer{}, done: make(chan struct{})}
+	s := &wsSocket{
+		c: c, conn: conn, version: 3,
+		slots:   make(chan struct{}, wsMaxStreams),
+		pending: map[int32]chan wsAnswer{},
+		wake:    make(chan struct{}, 1),
+		done:    make(chan struct{}),
+	}
 	switch conn.Subprotocol() {
 	case "hrana3":
 	case "hrana2":
 		s.version = 2
 	default:
-		conn.Close(websocket.StatusProtocolError, "no hrana subprotocol")
-		return nil, &TransportError{Err: fmt.Errorf("the server speaks no Hrana subprotocol over WebSocket (got %q)", conn.Subprotocol()), NotSent: true}
+		conn.CloseNow()
+		return nil, &TransportError{Err: &ProtocolError{Msg: "the server speaks no Hrana subprotocol over WebSocket; it chose", Quote: conn.Subprotocol()}, NotSent: true}
 	}
-	conn.SetReadLimit(wsReadLimit)
-	if err := s.hello(ctx, c); err != nil {
-		conn.Close(websocket.StatusNormalClosure, "")
+	conn.SetReadLimit(-1) // readLoop applies the client's own bound
+	if err := s.hello(ctx); err != nil {
+		conn.CloseNow()
+		if ctx.Err() != nil {
+			return nil, &TransportError{Err: ctxErr(ctx), NotSent: true}
+		}
 		return nil, err
 	}
-	go s.readLoop()
-	go s.pingLoop()
+	for _, loop := range []func(){s.readLoop, s.writeLoop, s.pingLoop} {
+		if !c.goBackground(func(context.Context) { loop() }) {
+			s.fail(errClientClosed)
+			return nil, &TransportError{Err: errClientClosed, NotSent: true}
+		}
+	}
 	return s, nil
 }
 
 // hello authenticates the socket and waits for hello_ok.
-func (s *wsSocket) hello(ctx context.Context, c *Client) error {
-	token, err := c.authToken(ctx)
+func (s *wsSocket) hello(ctx context.Context) error {
+	token, err := s.c.authToken(ctx)
 	if err != nil {
 		return err
 	}
@@ -117,20 +209,17 @@ func (s *wsSocket) hello(ctx context.Context, c *Client) error {
 	}
 	msg = append(msg, '}')
 	if err := s.conn.Write(ctx, websocket.MessageText, msg); err != nil {
-		return &TransportError{Err: fmt.Errorf("WebSocket hello: %w", c.scrubErr(err)), NotSent: true}
+		return &TransportError{Err: fmt.Errorf("WebSocket hello: %w", s.c.scrubErr(err)), NotSent: true}
 	}
-	_, data, err := s.conn.Read(ctx)
+	_, r, err := s.conn.Reader(ctx)
+	if err != nil {
+		return &TransportError{Err: fmt.Errorf("WebSocket hello: %w", s.lostCause(err)), NotSent: true}
+	}
+	data, err := s.c.readLimited(r, "a WebSocket message")
 	if err != nil {
 		return &TransportError{Err: fmt.Errorf("WebSocket hello: %w", err), NotSent: true}
 	}
-	if err := decodeHello(data); err != nil {
-		var he *HTTPError
-		if errors.As(err, &he) {
-			he.Message = c.scrub(he.Message)
-		}
-		return err
-	}
-	return nil
+	return decodeHello(data)
 }
 
 // decodeHello reads the server's answer to hello: nil for hello_ok.
@@ -148,12 +237,12 @@ func decodeHello(data []byte) error {
 	case "hello_error":
 		e := &HTTPError{Status: 401, Message: "hello_error"}
 		if m.Error != nil {
-			e.Message = clip(e.Message+": "+m.Error.Message, 512)
-			e.Code = clip(m.Error.Code, 64)
+			e.Message += ": " + m.Error.Message
+			e.Code = m.Error.Code
 		}
 		return &TransportError{Err: e, NotSent: true}
 	}
-	return &ProtocolError{Msg: fmt.Sprintf("unexpected answer %q to hello", truncateString(m.Type))}
+	return &ProtocolError{Msg: "unexpected answer to hello:", Quote: m.Type}
 }
 
 func (s *wsSocket) alive() bool {
@@ -165,32 +254,72 @@ func (s *wsSocket) alive() bool {
 	}
 }
 
-// fail marks the socket dead and fails every waiting request.
-func (s *wsSocket) fail(err error) {
+// lost is the error of a request whose socket died: the recorded cause.
+func (s *wsSocket) lost() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.err == nil {
+		return ErrSocketLost
+	}
+	return s.err
+}
+
+// fail marks the socket dead with its cause and fails every waiting
+// request.
+func (s *wsSocket) fail(cause error) {
+	s.mu.Lock()
 	if s.err != nil {
+		s.mu.Unlock()
 		return
 	}
-	s.err = err
+	s.err = &SocketLostError{Cause: s.c.sanitize(cause)} // every waiter gets it
 	close(s.done)
 	for id, ch := range s.pending {
 		close(ch)
 		delete(s.pending, id)
 	}
-	s.conn.Close(websocket.StatusGoingAway, "")
+	s.queue = nil
+	s.mu.Unlock()
+	if cause == errClientClosed {
+		s.conn.Close(websocket.StatusNormalClosure, "")
+		return
+	}
+	s.conn.CloseNow()
+}
+
+// lostCause describes why reading the socket failed, with the server's
+// close reason scrubbed and clipped.
+func (s *wsSocket) lostCause(err error) error {
+	var ce websocket.CloseError
+	if errors.As(err, &ce) {
+		msg := fmt.Sprintf("the server closed it (status %d", int(ce.Code))
+		if reason := clip(s.c.scrub(ce.Reason), maxMessage); reason != "" {
+			msg += ": " + reason
+		}
+		return errors.New(msg + ")")
+	}
+	return errors.New("the connection broke: " + clip(s.c.scrub(err.Error()), maxMessage))
 }
 
 func (s *wsSocket) readLoop() {
 	for {
-		_, data, err := s.conn.Read(context.Background())
+		_, r, err := s.conn.Reader(context.Background())
 		if err != nil {
-			s.fail(fmt.Errorf("%w: %v", ErrSocketLost, err))
+			s.fail(s.lostCause(err))
+			return
+		}
+		data, err := s.c.readLimited(r, "a WebSocket message")
+		if err != nil {
+			var tl *ResponseTooLargeError
+			if !errors.As(err, &tl) {
+				err = s.lostCause(err)
+			}
+			s.fail(err)
 			return
 		}
 		id, a, err := decodeWSMessage(data)
 		if err != nil {
-			s.fail(fmt.Errorf("%w: %v", ErrSocketLost, err))
+			s.fail(err)
 			return
 		}
 		s.mu.Lock()
@@ -198,13 +327,47 @@ func (s *wsSocket) readLoop() {
 		delete(s.pending, id)
 		s.mu.Unlock()
 		if !ok {
-			continue // its caller gave up
+			continue // its caller gave up, or it was never asked for
 		}
 		if a == nil {
 			close(ch)
 			continue
 		}
 		ch <- *a
+	}
+}
+
+// writeLoop writes the queued messages in order.
+func (s *wsSocket) writeLoop() {
+	bound := wsWriteBound
+	if s.c.timeout > bound {
+		bound = s.c.timeout
+	}
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-s.wake:
+		}
+		s.mu.Lock()
+		queue := s.queue
+		s.queue = nil
+		s.mu.Unlock()
+		for _, msg := range queue {
+			ctx, cancel := context.WithTimeout(context.Background(), bound)
+			err := s.conn.Write(ctx, websocket.MessageText, msg)
+			cancel()
+			if err != nil {
+				// A write fails when the server closed the socket: the
+				// reader is about to say why, with the server's reason.
+				select {
+				case <-s.done:
+				case <-time.After(time.Second):
+				}
+				s.fail(errors.New("writing to it failed: " + clip(s.c.scrub(err.Error()), maxMessage)))
+				return
+			}
+		}
 	}
 }
 
@@ -223,7 +386,7 @@ func decodeWSMessage(data []byte) (int32, *wsAnswer, error) {
 		return 0, nil, &ProtocolError{Msg: "malformed message from the server", Err: err}
 	}
 	if m.RequestID == nil {
-		return 0, nil, &ProtocolError{Msg: fmt.Sprintf("message of type %q from the server without a request_id", truncateString(m.Type))}
+		return 0, nil, &ProtocolError{Msg: "a message from the server without a request_id, of type", Quote: m.Type}
 	}
 	switch m.Type {
 	case "response_ok":
@@ -253,15 +416,17 @@ func (s *wsSocket) pingLoop() {
 			err := s.conn.Ping(ctx)
 			cancel()
 			if err != nil {
-				s.fail(fmt.Errorf("%w: ping: %v", ErrSocketLost, err))
+				s.fail(errors.New("the server did not answer a ping within " + wsPingInterval.String()))
 				return
 			}
 		}
 	}
 }
 
-// send writes one request and returns where its answer will arrive.
-func (s *wsSocket) send(ctx context.Context, build func(b []byte, id int32) ([]byte, error)) (<-chan wsAnswer, error) {
+// send queues one request for the writer and returns where its answer
+// will arrive. It does not wait for the write: a caller gives up only on
+// the answer.
+func (s *wsSocket) send(build func(b []byte, id int32) ([]byte, error)) (<-chan wsAnswer, error) {
 	s.mu.Lock()
 	if s.err != nil {
 		s.mu.Unlock()
@@ -269,25 +434,59 @@ func (s *wsSocket) send(ctx context.Context, build func(b []byte, id int32) ([]b
 	}
 	s.nextReq++
 	id := s.nextReq
-	ch := make(chan wsAnswer, 1)
-	s.pending[id] = ch
 	s.mu.Unlock()
 	msg, err := build(make([]byte, 0, 256), id)
-	if err == nil {
-		s.writeMu.Lock()
-		err = s.conn.Write(ctx, websocket.MessageText, msg)
-		s.writeMu.Unlock()
-		if err != nil {
-			s.fail(fmt.Errorf("%w: %v", ErrSocketLost, err))
-		}
-	}
 	if err != nil {
-		s.mu.Lock()
-		delete(s.pending, id)
-		s.mu.Unlock()
 		return nil, err
 	}
+	ch := make(chan wsAnswer, 1)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return nil, s.err
+	}
+	s.pending[id] = ch
+	s.queue = append(s.queue, msg)
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
 	return ch, nil
+}
+
+// acquire takes one of the socket's stream slots, waiting within ctx.
+func (s *wsSocket) acquire(ctx context.Context) error {
+	select {
+	case s.slots <- struct{}{}:
+		return nil
+	default:
+	}
+	select {
+	case s.slots <- struct{}{}:
+		return nil
+	case <-s.done:
+		return s.lost()
+	case <-ctx.Done():
+		return fmt.Errorf("all %d streams of the WebSocket connection are in use: %w", wsMaxStreams, ctxErr(ctx))
+	}
+}
+
+// release gives a stream slot back.
+func (s *wsSocket) release() {
+	select {
+	case <-s.slots:
+	default:
+	}
+}
+
+// closeStream closes stream id on the server without waiting for the
+// answer, and gives its slot back. The server runs it after the requests
+// sent on the stream before it.
+func (s *wsSocket) closeStream(id int32) {
+	_, _ = s.send(func(b []byte, rid int32) ([]byte, error) {
+		return appendWSRequest(b, rid, id, "close_stream", nil)
+	})
+	s.release()
 }
 
 func (s *wsSocket) newCursorID() int32 {
@@ -333,24 +532,49 @@ func wsKind(kind string) string {
 	return kind
 }
 
+// openStream makes sure the stream is open on sock: it takes a slot and
+// queues open_stream if needed, and returns the channel of that answer
+// (nil if the stream was open already).
+func (s *Stream) openStream(ctx context.Context, sock *wsSocket) (<-chan wsAnswer, error) {
+	if s.wsID != 0 {
+		return nil, nil
+	}
+	if err := sock.acquire(ctx); err != nil {
+		return nil, &TransportError{Err: err, NotSent: true}
+	}
+	streamID := sock.newStreamID()
+	ch, err := sock.send(func(b []byte, id int32) ([]byte, error) {
+		return appendWSRequest(b, id, streamID, "open_stream", nil)
+	})
+	if err != nil {
+		sock.release()
+		return nil, &TransportError{Err: err, NotSent: true}
+	}
+	s.ws, s.wsID = sock, streamID
+	return ch, nil
+}
+
+// wsSocketFor returns the stream's socket, or the client's, and says the
+// stream is lost if its socket died.
+func (s *Stream) wsSocketFor(ctx context.Context) (*wsSocket, error) {
+	if s.ws != nil {
+		if !s.ws.alive() {
+			// The stream died with its socket; this request was not sent.
+			err := s.ws.lost()
+			s.forget()
+			return nil, &TransportError{Err: err, NotSent: true}
+		}
+		return s.ws, nil
+	}
+	return s.c.socket(ctx)
+}
+
 // wsPipeline runs reqs on the stream over the client's socket: it opens
 // the server stream first if needed, sends every request without waiting,
 // then collects the answers.
 func (s *Stream) wsPipeline(ctx context.Context, reqs []Request) ([]Result, error) {
-	if s.ws != nil && !s.ws.alive() {
-		// The stream died with its socket; this request was not sent.
-		s.Reset()
-		return nil, &TransportError{Err: ErrSocketLost, NotSent: true}
-	}
 	ctx, cancel := s.c.bounded(ctx)
 	defer cancel()
-	sock := s.ws
-	if sock == nil {
-		var err error
-		if sock, err = s.c.socket(ctx); err != nil {
-			return nil, err
-		}
-	}
 	// Encode everything first: a value that cannot be sent fails the
 	// pipeline before anything reaches the server.
 	for _, r := range reqs {
@@ -358,50 +582,56 @@ func (s *Stream) wsPipeline(ctx context.Context, reqs []Request) ([]Result, erro
 			return nil, &EncodeError{Err: err}
 		}
 	}
-	opening := s.wsID == 0
-	streamID := s.wsID
-	var chans []<-chan wsAnswer
-	if opening {
-		streamID = sock.newStreamID()
-		ch, err := sock.send(ctx, func(b []byte, id int32) ([]byte, error) {
-			return appendWSRequest(b, id, streamID, "open_stream", nil)
-		})
-		if err != nil {
-			return nil, &TransportError{Err: err, NotSent: true}
-		}
-		chans = append(chans, ch)
-		s.ws, s.wsID = sock, streamID
+	sock, err := s.wsSocketFor(ctx)
+	if err != nil {
+		return nil, err
 	}
+	openCh, err := s.openStream(ctx, sock)
+	if err != nil {
+		return nil, err
+	}
+	var chans []<-chan wsAnswer
+	if openCh != nil {
+		chans = append(chans, openCh)
+	}
+	streamID := s.wsID
 	for i := range reqs {
 		r := &reqs[i]
-		ch, err := sock.send(ctx, func(b []byte, id int32) ([]byte, error) {
+		ch, err := sock.send(func(b []byte, id int32) ([]byte, error) {
 			return appendWSRequest(b, id, streamID, wsKind(r.kind), r)
 		})
 		if err != nil {
-			s.Reset()
-			return nil, &TransportError{Err: err, NotSent: opening && i == 0 && len(chans) == 0}
+			s.forget()
+			return nil, &TransportError{Err: err, NotSent: i == 0}
 		}
 		chans = append(chans, ch)
 	}
-	answers := make([]wsAnswer, len(chans))
-	for i, ch := range chans {
-		select {
-		case a, ok := <-ch:
-			if !ok {
-				s.Reset()
-				return nil, &TransportError{Err: ErrSocketLost}
-			}
-			answers[i] = a
-		case <-ctx.Done():
-			// The stream's state is unknown now; forget it. The socket
-			// stays: other streams share it.
-			s.Reset()
-			return nil, &TransportError{Err: context.Cause(ctx)}
+	// giveUp ends the stream after a failure: its state is unknown, so it
+	// is closed after what was sent (unless that ends with a close: a
+	// second one would be a protocol error, and sqld would close the
+	// socket). The socket stays: other streams share it.
+	closing := len(reqs) > 0 && reqs[len(reqs)-1].kind == "close"
+	giveUp := func() {
+		if closing {
+			sock.release()
+			s.forget()
+			return
 		}
+		s.Reset()
 	}
-	if opening {
+	answers, err := s.c.wait(ctx, sock, chans)
+	if err != nil {
+		if ctx.Err() != nil {
+			giveUp()
+		} else {
+			s.forget() // the socket died
+		}
+		return nil, err
+	}
+	if openCh != nil {
 		if e := answers[0].err; e != nil {
-			s.Reset()
+			sock.release()
+			s.forget()
 			return nil, &TransportError{Err: fmt.Errorf("opening a stream: %w", e), NotSent: true}
 		}
 		answers = answers[1:]
@@ -412,25 +642,44 @@ func (s *Stream) wsPipeline(ctx context.Context, reqs []Request) ([]Result, erro
 			results[i].Err = a.err
 			continue
 		}
-		resp, err := toResponse(a.response, reqs[i].kind, wsKind(reqs[i].kind))
-		if err != nil {
-			s.Reset()
-			return nil, err
+		resp, perr := toResponse(a.response, reqs[i].kind, wsKind(reqs[i].kind))
+		if perr != nil {
+			giveUp()
+			return nil, perr
 		}
 		results[i].Response = resp
 	}
-	if len(reqs) > 0 && reqs[len(reqs)-1].kind == "close" {
-		s.ws, s.wsID = nil, 0
+	if closing {
+		sock.release()
+		s.forget()
 	}
 	return results, nil
 }
 
+// wait collects the answers of requests sent together, within ctx.
+func (c *Client) wait(ctx context.Context, sock *wsSocket, chans []<-chan wsAnswer) ([]wsAnswer, error) {
+	answers := make([]wsAnswer, len(chans))
+	for i, ch := range chans {
+		select {
+		case a, ok := <-ch:
+			if !ok {
+				return nil, &TransportError{Err: sock.lost()}
+			}
+			answers[i] = a
+		case <-ctx.Done():
+			return nil, &TransportError{Err: ctxErr(ctx)}
+		}
+	}
+	return answers, nil
+}
+
 // closeSocket closes the client's socket, if any.
 func (c *Client) closeSocket() {
-	c.wsMu <- struct{}{}
-	defer func() { <-c.wsMu }()
-	if c.ws != nil {
-		c.ws.fail(errors.New("hrana: client closed"))
-		c.ws = nil
+	c.wsMu.Lock()
+	s := c.ws
+	c.ws = nil
+	c.wsMu.Unlock()
+	if s != nil {
+		s.fail(errClientClosed)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"time"
 )
 
 // Cursors over WebSocket (Hrana 3): open_cursor runs a batch on a stream,
@@ -16,44 +15,32 @@ import (
 const wsFetchCount = 1024
 
 func (s *Stream) wsCursor(ctx context.Context, b Batch) (*Cursor, error) {
-	if s.ws != nil && !s.ws.alive() {
-		s.Reset()
-		return nil, &TransportError{Err: ErrSocketLost, NotSent: true}
-	}
-	sock := s.ws
-	if sock == nil {
-		var err error
-		if sock, err = s.c.socket(ctx); err != nil {
-			return nil, err
-		}
+	curCtx := ctx // the cursor's fetches have their own bounds
+	ctx, cancel := s.c.bounded(ctx)
+	defer cancel()
+	sock, err := s.wsSocketFor(ctx)
+	if err != nil {
+		return nil, err
 	}
 	if sock.version < 3 {
 		return nil, ErrNoCursor
 	}
-	curCtx := ctx // the cursor's fetches have their own bounds
-	ctx, cancel := s.c.bounded(ctx)
-	defer cancel()
 	s.c.stampBatch(&b)
 	batch, err := appendBatch(nil, &b)
 	if err != nil {
 		return nil, &EncodeError{Err: err}
 	}
-	opening := s.wsID == 0
-	streamID := s.wsID
-	var chans []<-chan wsAnswer
-	if opening {
-		streamID = sock.newStreamID()
-		ch, err := sock.send(ctx, func(buf []byte, id int32) ([]byte, error) {
-			return appendWSRequest(buf, id, streamID, "open_stream", nil)
-		})
-		if err != nil {
-			return nil, &TransportError{Err: err, NotSent: true}
-		}
-		chans = append(chans, ch)
-		s.ws, s.wsID = sock, streamID
+	openCh, err := s.openStream(ctx, sock)
+	if err != nil {
+		return nil, err
 	}
+	var chans []<-chan wsAnswer
+	if openCh != nil {
+		chans = append(chans, openCh)
+	}
+	streamID := s.wsID
 	cursorID := sock.newCursorID()
-	for _, build := range []func([]byte, int32) ([]byte, error){
+	for i, build := range []func([]byte, int32) ([]byte, error){
 		func(buf []byte, id int32) ([]byte, error) {
 			buf = wsRequestHead(buf, id, "open_cursor")
 			buf = append(buf, `,"stream_id":`...)
@@ -66,21 +53,26 @@ func (s *Stream) wsCursor(ctx context.Context, b Batch) (*Cursor, error) {
 		},
 		fetchRequest(cursorID),
 	} {
-		ch, err := sock.send(ctx, build)
+		ch, err := sock.send(build)
 		if err != nil {
-			s.Reset()
-			return nil, &TransportError{Err: err}
+			s.forget()
+			return nil, &TransportError{Err: err, NotSent: i == 0}
 		}
 		chans = append(chans, ch)
 	}
-	answers, err := s.c.wait(ctx, chans)
+	answers, err := s.c.wait(ctx, sock, chans)
 	if err != nil {
-		s.Reset()
+		if ctx.Err() != nil {
+			s.Reset()
+		} else {
+			s.forget()
+		}
 		return nil, err
 	}
-	if opening {
+	if openCh != nil {
 		if e := answers[0].err; e != nil {
-			s.Reset()
+			sock.release()
+			s.forget()
 			return nil, &TransportError{Err: fmt.Errorf("opening a stream: %w", e), NotSent: true}
 		}
 		answers = answers[1:]
@@ -88,8 +80,8 @@ func (s *Stream) wsCursor(ctx context.Context, b Batch) (*Cursor, error) {
 	if e := answers[0].err; e != nil {
 		return nil, e // the batch could not start; the stream goes on
 	}
-	cur := &Cursor{c: s.c, ws: sock, ctx: curCtx, id: cursorID}
-	if err := cur.take(answers[1]); err != nil {
+	cur := &Cursor{c: s.c, steps: len(b.Steps), ws: sock, ctx: curCtx, id: cursorID}
+	if err := cur.takePage(answers[1]); err != nil {
 		cur.wsClose()
 		return nil, err
 	}
@@ -115,28 +107,8 @@ func fetchRequest(cursorID int32) func([]byte, int32) ([]byte, error) {
 	}
 }
 
-// wait collects the answers of requests sent together, within the
-// request timeout if ctx has no deadline.
-func (c *Client) wait(ctx context.Context, chans []<-chan wsAnswer) ([]wsAnswer, error) {
-	ctx, cancel := c.bounded(ctx)
-	defer cancel()
-	answers := make([]wsAnswer, len(chans))
-	for i, ch := range chans {
-		select {
-		case a, ok := <-ch:
-			if !ok {
-				return nil, &TransportError{Err: ErrSocketLost}
-			}
-			answers[i] = a
-		case <-ctx.Done():
-			return nil, &TransportError{Err: context.Cause(ctx)}
-		}
-	}
-	return answers, nil
-}
-
-// take adds a fetch_cursor answer to the cursor.
-func (c *Cursor) take(a wsAnswer) error {
+// takePage adds a fetch_cursor answer to the cursor.
+func (c *Cursor) takePage(a wsAnswer) error {
 	if a.err != nil {
 		return a.err
 	}
@@ -148,47 +120,54 @@ func (c *Cursor) take(a wsAnswer) error {
 	return nil
 }
 
+// wsNext returns the next entry, fetching pages as needed: within the
+// request timeout since the caller began waiting for progress, however
+// many pages come without it.
 func (c *Cursor) wsNext() (*CursorEntry, error) {
+	var ctx context.Context
 	for {
-		if len(c.buf) > 0 {
+		for len(c.buf) > 0 {
 			e := c.buf[0]
 			c.buf = c.buf[1:]
-			if e.Type == "replication_index" {
-				c.c.observe(e.ReplicationIndex)
-				continue
+			if ok, err := c.take(&e); err != nil || ok {
+				return &e, err
 			}
-			return &e, nil
 		}
 		if c.wsDone {
 			c.done = true
 			return nil, io.EOF
 		}
-		ctx, cancel := c.c.bounded(c.ctx)
-		ch, err := c.ws.send(ctx, fetchRequest(c.id))
+		if ctx == nil {
+			var cancel context.CancelFunc
+			ctx, cancel = c.c.boundedFrom(c.ctx, c.waitSince)
+			defer cancel()
+		}
+		if ctx.Err() != nil {
+			return nil, &TransportError{Err: ctxErr(ctx)}
+		}
+		ch, err := c.ws.send(fetchRequest(c.id))
 		if err != nil {
-			cancel()
 			return nil, &TransportError{Err: err}
 		}
-		answers, err := c.c.wait(ctx, []<-chan wsAnswer{ch})
-		cancel()
+		answers, err := c.c.wait(ctx, c.ws, []<-chan wsAnswer{ch})
 		if err != nil {
 			return nil, err
 		}
-		if err := c.take(answers[0]); err != nil {
+		if err := c.takePage(answers[0]); err != nil {
 			return nil, err
 		}
 	}
 }
 
-// wsClose closes the cursor on the server, which drops what is left.
+// wsClose closes the cursor on the server, which drops what is left. It
+// waits for the answer (the stream may open no other cursor before it)
+// within the request timeout, whatever became of the caller's context.
 func (c *Cursor) wsClose() error {
-	if c.done && c.wsDone && c.buf == nil {
+	if c.wsClosed {
 		return nil
 	}
-	c.done, c.buf = true, nil
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	ch, err := c.ws.send(ctx, func(buf []byte, id int32) ([]byte, error) {
+	c.done, c.buf, c.wsClosed = true, nil, true
+	ch, err := c.ws.send(func(buf []byte, id int32) ([]byte, error) {
 		buf = wsRequestHead(buf, id, "close_cursor")
 		buf = append(buf, `,"cursor_id":`...)
 		buf = strconv.AppendInt(buf, int64(c.id), 10)
@@ -197,7 +176,9 @@ func (c *Cursor) wsClose() error {
 	if err != nil {
 		return &TransportError{Err: err}
 	}
-	answers, err := c.c.wait(ctx, []<-chan wsAnswer{ch})
+	ctx, cancel := context.WithTimeoutCause(context.Background(), c.c.backgroundBound(), &TimeoutError{After: c.c.backgroundBound()})
+	defer cancel()
+	answers, err := c.c.wait(ctx, c.ws, []<-chan wsAnswer{ch})
 	if err != nil {
 		return err
 	}
