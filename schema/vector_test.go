@@ -30,6 +30,8 @@ func vectorTable(name string, ann *entsql.IndexAnnotation, withScore bool) *ents
 	}}
 	if withScore {
 		t.Columns = append(t.Columns, &entschema.Column{Name: "score", Type: field.TypeInt, Default: 7})
+		// A new CHECK is a change only a rebuild makes.
+		t.Annotation = &entsql.Annotation{Checks: map[string]string{"score_min": "score >= 0"}}
 	}
 	t.PrimaryKey = t.Columns[:1]
 	t.Indexes = []*entschema.Index{{Name: name + "_embedding", Columns: t.Columns[2:3], Annotation: ann}}
