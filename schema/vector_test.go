@@ -240,6 +240,80 @@ func TestVectorIndexSettingsOnServer(t *testing.T) {
 	}
 }
 
+// Two vector indexes on one table, one of them partial, beside a plain
+// one: created, searched, planned once, kept as written by a rebuild; and
+// a versioned diff writes them once.
+func TestTwoVectorIndexesOneTable(t *testing.T) {
+	drv := openDriver(t)
+	db, ctx := drv.DB(), context.Background()
+	name := prefix(t) + "_two"
+	tables := func(withScore bool) []*entschema.Table {
+		tb := vectorTable(name, vector.Index(vector.Cosine), withScore)
+		tb.Columns = append(tb.Columns, &entschema.Column{Name: "small", Type: field.TypeBytes, Nullable: true, SchemaType: map[string]string{"sqlite3": "F16_BLOB(2)"}})
+		partial := vector.Index(vector.L2, vector.CompressNeighbors(vector.F8))
+		partial.Where = "title <> 'hidden'"
+		tb.Indexes = append(tb.Indexes,
+			&entschema.Index{Name: name + "_title", Columns: tb.Columns[1:2]},
+			&entschema.Index{Name: name + "_small", Columns: tb.Columns[len(tb.Columns)-1:], Annotation: partial},
+		)
+		return []*entschema.Table{tb}
+	}
+	search := func(when string) {
+		t.Helper()
+		if got := topK(t, db, name+"_embedding", vector.Vector{0, 0.1, 1}, 1); got != "3" {
+			t.Errorf("%s: embedding: %s", when, got)
+		}
+		rows, err := db.Query("SELECT id FROM vector_top_k(?, ?, 10)", name+"_small", vector.Float16{1, 1})
+		if err != nil {
+			t.Fatalf("%s: small: %v", when, err)
+		}
+		var ids []string
+		for rows.Next() {
+			var id string
+			rows.Scan(&id)
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if strings.Join(ids, ",") != "2,1" && strings.Join(ids, ",") != "1,2" { // the third row is hidden
+			t.Errorf("%s: small: %v", when, ids)
+		}
+	}
+	if err := migratetest.Migrate(ctx, drv, tables(false), schema.WithLibSQL()); err != nil {
+		t.Fatal(err)
+	}
+	fillVectors(t, db, name)
+	for i, v := range []vector.Float16{{1, 0}, {0.5, 0.5}, {1, 1}} {
+		if _, err := db.Exec("UPDATE "+name+" SET small = ? WHERE id = ?", v, i+1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.Exec("UPDATE " + name + " SET title = 'hidden' WHERE id = 3"); err != nil {
+		t.Fatal(err)
+	}
+	search("created")
+	if plan := writeTo(t, drv, tables(false), schema.WithLibSQL()); plan != "" {
+		t.Fatalf("planned again:\n%s", plan)
+	}
+	if err := migratetest.Migrate(ctx, drv, tables(true), schema.WithLibSQL()); err != nil {
+		t.Fatal(err)
+	}
+	if s := indexSQL(t, db, name+"_small"); !strings.HasSuffix(s, "WHERE title <> 'hidden'") {
+		t.Fatalf("partial index after the rebuild: %s", s)
+	}
+	search("rebuilt")
+	if plan := writeTo(t, drv, tables(true), schema.WithLibSQL()); plan != "" {
+		t.Fatalf("planned after the rebuild:\n%s", plan)
+	}
+	dev, dir := freshDriver(t), localDir(t)
+	f := diff(t, dev, dir, "two", tables(true))
+	if s := fileText(t, dir, f); strings.Count(s, "libsql_vector_idx") != 2 || !strings.Contains(s, "WHERE title <> 'hidden'") {
+		t.Fatalf("%s:\n%s", f, s)
+	}
+	if again, err := schema.Diff(ctx, dev, dir, "again", tables(true)); err != nil || again != "" {
+		t.Fatalf("second diff: %q %v", again, err)
+	}
+}
+
 // Versioned migrations: Diff writes the index, a second Diff finds
 // nothing to do (the shadow table is not dropped), a change of settings
 // writes its re-creation, and the files apply.

@@ -53,7 +53,7 @@ func DistanceBy(m Metric, column string, q driver.Valuer) Distance {
 // NULL: libSQL's distance functions fail on a NULL argument ("unexpected
 // value type: got NULL"), which would fail a whole query over an optional
 // field. (libSQL's cosine distance of a zero vector is NULL too.) A query
-// vector that cannot be sent is the selector's error, so that nothing is.
+// vector that cannot be sent fails the statement (see refuse).
 func (d Distance) expr(s *sql.Selector) (sql.Querier, bool) {
 	v, err := queryValue(d.q)
 	if err != nil {
@@ -128,7 +128,8 @@ func (d Distance) As(name string) func(*sql.Selector) {
 // MaxK is the largest k Nearest asks for. libSQL reads k as a 32-bit
 // integer: a larger one wraps around (2^32+3 finds 3 rows), and sqld
 // 0.24.32 crashes, for every client, on a k that wraps to 0 or on one of
-// 2^28 and more (measured; the embedded engine aborts the process). A
+// about 2^28 and more (measured: 2^27 is searched, 2^28-1 crashes; the
+// embedded engine aborts the process). A
 // search returns at most about the index's search_l rows (200 unless
 // SearchL says otherwise) whatever its k, so nothing useful lies beyond.
 const MaxK = 1 << 16
