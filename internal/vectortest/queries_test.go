@@ -2,6 +2,7 @@ package vectortest
 
 import (
 	"context"
+	gosql "database/sql"
 	"fmt"
 	"math"
 	"strings"
@@ -24,7 +25,8 @@ import (
 // from them; such rows order last either way and match no bound.
 func TestDistanceOverMissingVectors(t *testing.T) {
 	ctx := context.Background()
-	eachTransport(t, func(t *testing.T, c *ent.Client) {
+	eachTransportDB(t, func(t *testing.T, c *ent.Client, db *gosql.DB) {
+		emptyDocs(t, db) // Nearest below reads the index whole
 		topic := fmt.Sprint("null", topicSeq.Add(1))
 		for i, v := range []vector.Vector{{1, 0, 0, 0}, nil, {0, 1, 0, 0}, {0, 0, 0, 0}, {1, 0.1, 0, 0}, nil} {
 			c.Doc.Create().SetTitle(fmt.Sprint(i)).SetTopic(topic).SetEmbedding(v).ExecX(ctx)
@@ -118,6 +120,42 @@ func TestBadQueryArguments(t *testing.T) {
 	})
 }
 
+// Nearest takes only the queried table's index: another table's would give
+// that table's rowids, picking this table's rows at random. It fails as a
+// misspelled or dropped index does, in queries, eager loads and deletes.
+func TestNearestOtherTablesIndex(t *testing.T) {
+	ctx := context.Background()
+	eachTransportDB(t, func(t *testing.T, c *ent.Client, db *gosql.DB) {
+		emptyDocs(t, db) // the right index is read whole below
+		topic, _ := docs(t, c, 6, 17)
+		for i, v := range []vector.Vector{{1, 0, 0}, {0, 1, 0}, {0, 0, 1}} {
+			c.Note.Create().SetText(fmt.Sprint("other", i)).SetEmbedding(v).ExecX(ctx)
+		}
+		const want = "vector index(search): failed to parse vector index parameters"
+		wrong := vector.Nearest("note_embedding", vector.Vector{1, 0, 0}, 3)
+		if got, err := c.Doc.Query().Where(wrong, doc.Topic(topic)).All(ctx); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("docs by the notes' index: %v %v", titles(got), err)
+		}
+		if _, err := c.Doc.Query().Where(vector.Nearest("doc_embeding", vector.Vector{1, 0, 0, 0}, 3)).All(ctx); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("misspelled: %v", err)
+		}
+		if _, err := c.Author.Query().WithDocs(func(q *ent.DocQuery) { q.Where(wrong) }).All(ctx); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("eager load: %v", err)
+		}
+		if n, err := c.Doc.Delete().Where(wrong, doc.Topic(topic)).Exec(ctx); err == nil || n != 0 {
+			t.Errorf("delete: %d %v", n, err)
+		}
+		// The right index, in the same shapes.
+		right := vector.Nearest("doc_embedding", vector.Vector{1, 0, 0, 0}, vector.MaxK)
+		if n := c.Doc.Query().Where(right, doc.Topic(topic)).CountX(ctx); n != 6 {
+			t.Errorf("docs by their index: %d", n)
+		}
+		if n, err := c.Doc.Delete().Where(right, doc.Topic(topic)).Exec(ctx); err != nil || n != 6 {
+			t.Errorf("delete by their index: %d %v", n, err)
+		}
+	})
+}
+
 // libSQL reads k as a 32-bit integer, and a k of 2^32 (0 once wrapped)
 // crashed sqld 0.24.32 for every client. On a server of its own: the
 // query fails here, and the server lives on.
@@ -148,4 +186,36 @@ func TestNearestHugeKSpareServer(t *testing.T) {
 	if n, err := c.Doc.Query().Where(vector.Nearest("doc_embedding", q, vector.MaxK)).Count(ctx); err != nil || n != 5 {
 		t.Fatalf("after: %d %v\n%s", n, err, srv.Output())
 	}
+}
+
+// libSQL's index (sqld 0.24.32 and the embedded engine) loses rows after
+// deletes and updates of indexed vectors: a row inserted after a delete,
+// or a vector updated, is often missing from every search (measured:
+// most runs of this sequence), though the row and its node are stored.
+// REINDEX rebuilds the graph from the rows, and every row is found again:
+// the remedy the README gives.
+func TestReindexAfterDeletes(t *testing.T) {
+	ctx := context.Background()
+	eachTransportDB(t, func(t *testing.T, c *ent.Client, db *gosql.DB) {
+		emptyDocs(t, db)
+		topic := fmt.Sprint("reindex", topicSeq.Add(1))
+		var ids []int
+		for i := 1; i <= 12; i++ {
+			d := c.Doc.Create().SetTitle(fmt.Sprint(i)).SetTopic(topic).SetEmbedding(vector.Vector{float32(i), 1, 0, 0}).SaveX(ctx)
+			ids = append(ids, d.ID)
+		}
+		c.Doc.DeleteOneID(ids[10]).ExecX(ctx)
+		c.Doc.DeleteOneID(ids[11]).ExecX(ctx)
+		c.Doc.Create().SetTitle("new").SetTopic(topic).SetEmbedding(vector.Vector{100, 1, 0, 0}).ExecX(ctx)
+		c.Doc.UpdateOneID(ids[4]).SetEmbedding(vector.Vector{50, 1, 0, 0}).ExecX(ctx)
+		if _, err := db.ExecContext(ctx, "REINDEX doc_embedding"); err != nil {
+			t.Fatal(err)
+		}
+		q := vector.Vector{100, 1, 0, 0}
+		got, err := c.Doc.Query().Where(vector.Nearest("doc_embedding", q, vector.MaxK)).
+			Order(vector.CosineDistance(doc.FieldEmbedding, q).Asc(), ent.Asc(doc.FieldID)).All(ctx)
+		if err != nil || len(got) != 11 || got[0].Title != "new" || got[1].Title != "5" {
+			t.Fatalf("after REINDEX: %v %v", titles(got), err)
+		}
+	})
 }

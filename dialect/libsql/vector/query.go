@@ -146,7 +146,10 @@ const MaxK = 1 << 16
 // combines with other predicates (the rows must also satisfy them, so
 // fewer than k may come back: vector_top_k finds the k nearest first),
 // ordering, paging and eager loading. It does not order: add a Distance's
-// Asc for nearest first. q is of the indexed column's type.
+// Asc for nearest first. q is of the indexed column's type. An index that
+// is not the queried table's (misspelled, dropped, or another table's)
+// fails the query with libSQL's "vector index(search): failed to parse
+// vector index parameters".
 func Nearest(index string, q driver.Valuer, k int) func(*sql.Selector) {
 	return func(s *sql.Selector) {
 		v, err := queryValue(q)
@@ -158,8 +161,22 @@ func Nearest(index string, q driver.Valuer, k int) func(*sql.Selector) {
 			refuse(s, fmt.Errorf("vector: Nearest(%q): k is %d, not between 1 and %d", index, k, MaxK))
 			return
 		}
+		table := ""
+		if s.Table() != nil {
+			table = s.TableName()
+		}
 		s.Where(sql.P(func(b *sql.Builder) {
-			b.Ident(s.C("rowid")).WriteString(" IN (SELECT id FROM vector_top_k(").Args(index, v, k).WriteString("))")
+			b.Ident(s.C("rowid")).WriteString(" IN (SELECT id FROM vector_top_k(")
+			if table == "" {
+				b.Arg(index)
+			} else {
+				// The index only if it is this table's: another table's
+				// index gives that table's rowids, which would pick this
+				// table's rows at random. libSQL refuses the empty name.
+				b.WriteString("COALESCE((SELECT name FROM sqlite_master WHERE type = 'index' AND name = ").Arg(index).
+					WriteString(" AND tbl_name = ").Arg(table).WriteString("), '')")
+			}
+			b.Comma().Args(v, k).WriteString("))")
 		}))
 	}
 }

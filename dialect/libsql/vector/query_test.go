@@ -31,14 +31,14 @@ func TestQuerySQL(t *testing.T) {
 	x := "CASE WHEN `docs`.`embedding` IS NULL THEN NULL ELSE vector_distance_cos(`docs`.`embedding`, ?) END"
 	for _, want := range []string{
 		"SELECT `id`, (" + x + ") AS `distance` FROM `docs`",
-		"WHERE " + x + " < ? AND `docs`.`rowid` IN (SELECT id FROM vector_top_k(?, ?, ?))",
+		"WHERE " + x + " < ? AND `docs`.`rowid` IN (SELECT id FROM vector_top_k(COALESCE((SELECT name FROM sqlite_master WHERE type = 'index' AND name = ? AND tbl_name = ?), ''), ?, ?))",
 		"ORDER BY " + x + " ASC NULLS LAST, CASE WHEN `docs`.`embedding` IS NULL THEN NULL ELSE vector_distance_l2(`docs`.`embedding`, ?) END DESC NULLS LAST",
 	} {
 		if !strings.Contains(query, want) {
 			t.Errorf("%s\nlacks %s", query, want)
 		}
 	}
-	if len(args) != 8 || args[5] != MaxK {
+	if len(args) != 9 || args[3] != "docs_embedding" || args[4] != "docs" || args[6] != MaxK {
 		t.Errorf("args %v", args)
 	}
 
