@@ -219,3 +219,32 @@ func TestReindexAfterDeletes(t *testing.T) {
 		}
 	})
 }
+
+// Inside a transaction the index holds the transaction's rows: Nearest
+// finds them there, and not after a rollback.
+func TestNearestInTransaction(t *testing.T) {
+	ctx := context.Background()
+	eachTransportDB(t, func(t *testing.T, c *ent.Client, db *gosql.DB) {
+		emptyDocs(t, db)
+		topic, _ := docs(t, c, 10, 19)
+		q := vector.Vector{0.25, -1, 2, 0.5}
+		tx, err := c.Tx(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mine := tx.Doc.Create().SetTitle("tx").SetTopic(topic).SetEmbedding(q).SaveX(ctx)
+		got, err := tx.Doc.Query().Where(vector.Nearest("doc_embedding", q, 3)).
+			Order(vector.CosineDistance(doc.FieldEmbedding, q).Asc()).First(ctx)
+		if err != nil || got.ID != mine.ID {
+			tx.Rollback()
+			t.Fatalf("in the transaction: %v %v", got, err)
+		}
+		if err := tx.Rollback(); err != nil {
+			t.Fatal(err)
+		}
+		ids, err := c.Doc.Query().Where(vector.Nearest("doc_embedding", q, vector.MaxK)).IDs(ctx)
+		if err != nil || len(ids) != 10 {
+			t.Fatalf("after the rollback: %v %v", ids, err)
+		}
+	})
+}
