@@ -22,7 +22,14 @@
 //
 // Each type is written in libSQL's binary format, byte for byte as
 // libSQL's own conversion functions (vector32, vector16, ...) write it,
-// and reads back bit for bit; nil is NULL.
+// and reads back bit for bit; nil is NULL. A vector another client stored
+// in libSQL's text form ('[1,2,3]') reads as libSQL reads it.
+//
+// ent skips the field's checks in two places: an upsert's update setters
+// (OnConflict().SetEmbedding(v)), and a generated predicate on the field
+// inside Update, Delete or a Modify query, whose error ent drops, running
+// the statement without the predicate (on every row). Check the
+// dimension before using one there.
 //
 // # Indexes
 //
@@ -54,5 +61,8 @@
 //		All(ctx)
 //
 // The index name is ent's: the lower-case entity name and the field,
-// "post_embedding", unless the index has a StorageKey.
+// "post_embedding", unless the index has a StorageKey. A row without a
+// vector has no distance: it matches no LT and sorts last. A helper given
+// a query vector it cannot send, or a k beyond MaxK, fails the statement
+// with an error naming it, in queries, updates and deletes alike.
 package vector
