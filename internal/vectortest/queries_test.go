@@ -248,3 +248,38 @@ func TestNearestInTransaction(t *testing.T) {
 		}
 	})
 }
+
+// A generated predicate on a vector field whose value is refused (a wrong
+// dimension) stops the statement on every path: ent's Update, Delete and
+// Select-with-Modify never read the selector's error, and without the
+// extension's predicate package they ran without the predicate, on every
+// row.
+func TestGeneratedPredicateErrors(t *testing.T) {
+	ctx := context.Background()
+	eachTransport(t, func(t *testing.T, c *ent.Client) {
+		topic, _ := docs(t, c, 5, 29)
+		before := c.Doc.Query().CountX(ctx)
+		wrong := doc.Embedding(vector.Vector{1, 2})
+		const want = "holds vectors of 4 dimensions, got 2"
+		check := func(what string, err error) {
+			t.Helper()
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("%s: %v, want an error saying %q", what, err, want)
+			}
+		}
+		_, err := c.Doc.Delete().Where(wrong).Exec(ctx)
+		check("delete", err)
+		_, err = c.Doc.Update().Where(wrong).SetTopic("changed").Save(ctx)
+		check("update", err)
+		_, err = c.Doc.Query().Where(wrong).All(ctx)
+		check("query", err)
+		var v []struct{}
+		check("modify and scan", c.Doc.Query().Where(wrong).Modify(func(s *sql.Selector) { s.Select(s.C(doc.FieldID)) }).Scan(ctx, &v))
+		if n := c.Doc.Query().CountX(ctx); n != before {
+			t.Fatalf("%d docs left of %d", n, before)
+		}
+		if n := c.Doc.Query().Where(doc.Topic(topic)).CountX(ctx); n != 5 {
+			t.Fatalf("%d docs left in the topic, want 5 unchanged", n)
+		}
+	})
+}

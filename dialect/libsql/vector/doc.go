@@ -25,11 +25,12 @@
 // and reads back bit for bit; nil is NULL. A vector another client stored
 // in libSQL's text form ('[1,2,3]') reads as libSQL reads it.
 //
-// ent skips the field's checks in two places: an upsert's update setters
-// (OnConflict().SetEmbedding(v)), and a generated predicate on the field
-// inside Update, Delete or a Modify query, whose error ent drops, running
-// the statement without the predicate (on every row). Check the
-// dimension before using one there.
+// ent skips the field's checks in an upsert's update setters
+// (OnConflict().SetEmbedding(v)): check the dimension before using one.
+// A generated predicate on the field with a vector of the wrong dimension
+// fails the statement, Update and Delete included, when the client is
+// generated with the entc extension (ent alone drops that error there and
+// runs the statement without the predicate, on every row).
 //
 // # Indexes
 //
