@@ -358,24 +358,25 @@ func (p *planner) dropColumn(ctx context.Context, m *atlas.ModifyTable, column s
 	if col == nil || col.PrimaryKey || col.Unique || mentionsConstraint(col.Def) {
 		return nil, false, nil
 	}
+	uses := func(sql string) bool { return ddl.UsesColumn(sql, m.T.Name, column) }
 	for _, c := range cur.Columns {
-		if !ddl.SameName(c.Name, column) && ddl.Mentions(strings.TrimPrefix(c.Def, firstWord(c.Def)), column) {
+		if !ddl.SameName(c.Name, column) && uses(c.Tail()) {
 			return nil, false, nil
 		}
 	}
 	for _, c := range cur.Constraints {
-		if ddl.Mentions(c, column) {
+		if uses(c) {
 			return nil, false, nil
 		}
 	}
 	for _, o := range append(cat.On("trigger", m.T.Name), cat.Dependents(m.T.Name)...) {
-		if ddl.Mentions(o.SQL, column) {
+		if uses(o.SQL) {
 			return nil, false, nil
 		}
 	}
 	var out []*migrate.Change
 	for _, idx := range cat.On("index", m.T.Name) {
-		if ddl.Mentions(idx.SQL, column) && !dropped[ddl.FoldName(idx.Name)] {
+		if uses(idx.SQL) && !dropped[ddl.FoldName(idx.Name)] {
 			dropped[ddl.FoldName(idx.Name)] = true
 			out = append(out, &migrate.Change{Cmd: "DROP INDEX " + ddl.Quote(idx.Name), Source: m,
 				Comment: fmt.Sprintf("drop index %q, which uses column %q", idx.Name, column)})
@@ -397,13 +398,6 @@ func mentionsConstraint(def string) bool {
 		}
 	}
 	return false
-}
-
-func firstWord(s string) string {
-	if toks := ddl.Tokens(s); len(toks) > 0 {
-		return s[:toks[0].End()]
-	}
-	return ""
 }
 
 // zeroOf is a constant of the affinity of decl: the stand-in default of a

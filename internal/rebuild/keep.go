@@ -106,10 +106,7 @@ func keepBlock(plan []string, b Block, cat *Catalog, in Intent) ([]Stmt, []strin
 	if !ok {
 		return nil, []string{"the plan's new definition of it cannot be read"}
 	}
-	k := &keeper{table: b.Table, gone: nameSet(in.DropColumns...), renamed: map[string]string{}}
-	for from, to := range in.RenameColumns {
-		k.renamed[ddl.FoldName(from)] = to
-	}
+	k := &keeper{table: b.Table, gone: nameSet(in.DropColumns...), dropped: in.DropColumns, renamed: in.RenameColumns}
 	k.columns(cur, nt)
 	k.constraints(cur, nt)
 	stripSeq := k.options(cur, nt)
@@ -220,7 +217,8 @@ func isOnDependentView(o Object, deps []Object) bool {
 type keeper struct {
 	table     string
 	gone      names             // columns the plan drops
-	renamed   map[string]string // folded old name to new name
+	dropped   []string          // the same, as named
+	renamed   map[string]string // old name to new name
 	carried   []string          // columns added to the new table whose values the copy must carry
 	generated names             // declared columns the database has as generated: not copied
 	problems  []string
@@ -234,27 +232,33 @@ func (k *keeper) problem(format string, args ...any) {
 // uses records a problem if sql (of what) uses a column the plan drops or
 // renames: made again as it was, it would break.
 func (k *keeper) uses(what, sql string) {
-	for _, t := range ddl.Tokens(sql) {
-		if t.Kind != ddl.Word && t.Kind != ddl.Quoted {
-			continue
-		}
-		name := t.Name()
-		if k.gone.has(name) {
-			k.problem("%s uses column %q, which the migration drops (drop or change it first)", what, name)
-			return
-		}
-		if to, ok := k.renamed[ddl.FoldName(name)]; ok {
-			k.problem("%s uses column %q, which the migration renames to %q by rebuilding the table (rename the column on its own first)", what, name, to)
+	if col, ok := k.usesDropped(sql); ok {
+		k.problem("%s uses column %q, which the migration drops (drop or change it first)", what, col)
+		return
+	}
+	for from, to := range k.renamed {
+		if ddl.UsesColumn(sql, k.table, from) {
+			k.problem("%s uses column %q, which the migration renames to %q by rebuilding the table (rename the column on its own first)", what, from, to)
 			return
 		}
 	}
 }
 
+// renamedFrom reports whether the plan renames column name.
+func (k *keeper) renamedFrom(name string) bool {
+	for from := range k.renamed {
+		if ddl.SameName(from, name) {
+			return true
+		}
+	}
+	return false
+}
+
 // usesDropped returns a column the plan drops that sql uses.
 func (k *keeper) usesDropped(sql string) (string, bool) {
-	for _, t := range ddl.Tokens(sql) {
-		if (t.Kind == ddl.Word || t.Kind == ddl.Quoted) && k.gone.has(t.Name()) {
-			return t.Name(), true
+	for _, col := range k.dropped {
+		if ddl.UsesColumn(sql, k.table, col) {
+			return col, true
 		}
 	}
 	return "", false
@@ -268,12 +272,12 @@ func (k *keeper) columns(cur, nt *ddl.Table) {
 		if k.gone.has(c.Name) {
 			continue
 		}
-		if _, ok := k.renamed[ddl.FoldName(c.Name)]; ok {
+		if k.renamedFrom(c.Name) {
 			continue
 		}
 		n := nt.Column(c.Name)
 		if n == nil {
-			k.uses(fmt.Sprintf("column %q", c.Name), strings.TrimSpace(c.Def[len(firstToken(c.Def)):]))
+			k.uses(fmt.Sprintf("column %q", c.Name), c.Tail())
 			nt.Columns = append(nt.Columns, c)
 			if c.Generated {
 				k.notes = append(k.notes, fmt.Sprintf("generated column %q", c.Name))
@@ -284,6 +288,7 @@ func (k *keeper) columns(cur, nt *ddl.Table) {
 			continue
 		}
 		if c.Generated && !n.Generated {
+			k.uses(fmt.Sprintf("generated column %q", c.Name), c.Tail())
 			*n = c
 			k.generated[ddl.FoldName(c.Name)] = true
 			k.notes = append(k.notes, fmt.Sprintf("the generated expression of %q", c.Name))
@@ -496,13 +501,6 @@ func normalize(sql string) string {
 		b.WriteByte(' ')
 	}
 	return b.String()
-}
-
-func firstToken(s string) string {
-	if toks := ddl.Tokens(s); len(toks) > 0 {
-		return s[:toks[0].End()]
-	}
-	return ""
 }
 
 // dropWord removes the bare word w from sql.

@@ -1,0 +1,82 @@
+package schema_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	entschema "entgo.io/ent/dialect/sql/schema"
+	"entgo.io/ent/schema/field"
+
+	"github.com/entlibsql/entlibsql/dialect/libsql"
+	"github.com/entlibsql/entlibsql/internal/migratetest"
+	"github.com/entlibsql/entlibsql/schema"
+)
+
+// execAll runs statements on drv's database, failing the test on the first
+// error.
+func execAll(t *testing.T, drv *libsql.Driver, stmts ...string) {
+	t.Helper()
+	for _, q := range stmts {
+		if _, err := drv.DB().ExecContext(context.Background(), q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+}
+
+// intTable is an ent table with an autoincrement id and cols.
+func intTable(name string, cols ...*entschema.Column) *entschema.Table {
+	t := &entschema.Table{Name: name, Columns: append([]*entschema.Column{{Name: "id", Type: field.TypeInt, Increment: true}}, cols...)}
+	t.PrimaryKey = t.Columns[:1]
+	return t
+}
+
+// Dropping a column keeps what only looks like a use of it: a function of
+// the same name (length(title) and a column "length"), the table's own
+// name when a column has it too, another table's column of that name. A
+// drop used to take these for uses: the indexes were dropped with the
+// column, and a trigger or a view stopped the migration.
+func TestDropColumnKeepsWhatOnlyMentionsIt(t *testing.T) {
+	onEngines(t, func(t *testing.T, drv *libsql.Driver, e engine) {
+		ctx, db := context.Background(), drv.DB()
+		tag := prefix(t) + "tag"
+		col := func(name string) *entschema.Column {
+			return &entschema.Column{Name: name, Type: field.TypeString, Nullable: true}
+		}
+		// The table is named like one of its columns.
+		v1 := intTable(tag, col(tag), col("length"), col("title"))
+		if err := migratetest.Migrate(ctx, drv, []*entschema.Table{v1}, schema.WithLibSQL()); err != nil {
+			t.Fatal(err)
+		}
+		execAll(t, drv,
+			fmt.Sprintf("INSERT INTO %s (%s, length, title) VALUES ('a', '1', 'x'), ('b', '2', 'yy')", tag, tag),
+			fmt.Sprintf("CREATE TABLE %s_log (length text, msg text)", tag),
+			fmt.Sprintf("CREATE INDEX %s_tl ON %s (length(title))", tag, tag),
+			fmt.Sprintf("CREATE INDEX %s_title ON %s (title COLLATE NOCASE)", tag, tag),
+			fmt.Sprintf("CREATE TRIGGER %s_tr AFTER INSERT ON %s BEGIN INSERT INTO %s_log (length, msg) VALUES (length(new.title), new.title); END", tag, tag, tag),
+			fmt.Sprintf("CREATE VIEW %s_v AS SELECT id, length(title) AS length FROM %s", tag, tag),
+			fmt.Sprintf("CREATE VIEW %s_lv AS SELECT l.length FROM %s_log l JOIN %s t ON t.title = l.msg", tag, tag, tag),
+		)
+		before := migratetest.Objects(t, db)
+		v2 := intTable(tag, col("title"))
+		opts := []entschema.MigrateOption{schema.WithLibSQL(), entschema.WithDropColumn(true)}
+		plan := writeTo(t, drv, []*entschema.Table{v2}, opts...)
+		if strings.Contains(plan, "DROP INDEX") || strings.Contains(plan, "new_") {
+			t.Fatalf("the plan drops an index or rebuilds:\n%s", plan)
+		}
+		if err := migratetest.Migrate(ctx, drv, []*entschema.Table{v2}, opts...); err != nil {
+			t.Fatal(err)
+		}
+		if lost := migratetest.LostObjects(before, migratetest.Objects(t, db), tag); len(lost) > 0 {
+			t.Fatalf("lost:\n%s", strings.Join(lost, "\n"))
+		}
+		if got := migratetest.Rows(t, db, tag); !strings.Contains(got, "[1 1 x]") || !strings.Contains(got, "[2 2 yy]") {
+			t.Fatalf("rows:\n%s", got)
+		}
+		execAll(t, drv, fmt.Sprintf("INSERT INTO %s (title) VALUES ('zzz')", tag))
+		if n := migratetest.Count(t, db, tag+"_log WHERE length = 3"); n != 1 {
+			t.Fatalf("the trigger logged %d rows", n)
+		}
+	})
+}
