@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
+	"entgo.io/ent/dialect/entsql"
 	entschema "entgo.io/ent/dialect/sql/schema"
 	"entgo.io/ent/schema/field"
 
@@ -77,6 +79,93 @@ func TestDropColumnKeepsWhatOnlyMentionsIt(t *testing.T) {
 		execAll(t, drv, fmt.Sprintf("INSERT INTO %s (title) VALUES ('zzz')", tag))
 		if n := migratetest.Count(t, db, tag+"_log WHERE length = 3"); n != 1 {
 			t.Fatalf("the trigger logged %d rows", n)
+		}
+	})
+}
+
+// A table rebuild keeps the AUTOINCREMENT counter: DROP TABLE deleted
+// the table's sqlite_sequence row and the copy left the largest id still
+// there, so the ids of rows deleted from the end were given again. Through
+// Create with and without WithLibSQL, a file Diff writes and a file as
+// the Atlas CLI writes it.
+func TestRebuildKeepsAutoincrementCounter(t *testing.T) {
+	ctx := context.Background()
+	v := func(name string, check bool) []*entschema.Table {
+		tb := intTable(name, &entschema.Column{Name: "name", Type: field.TypeString})
+		if check {
+			tb.Annotation = &entsql.Annotation{Checks: map[string]string{name + "_ck": "id > 0"}}
+		}
+		return []*entschema.Table{tb}
+	}
+	// fill inserts 10 rows and deletes the last 5: the counter is 10.
+	fill := func(t *testing.T, drv *libsql.Driver, name string) {
+		t.Helper()
+		for i := 0; i < 10; i++ {
+			execAll(t, drv, fmt.Sprintf("INSERT INTO %s (name) VALUES ('x')", name))
+		}
+		execAll(t, drv, fmt.Sprintf("DELETE FROM %s WHERE id > 5", name))
+	}
+	nextID := func(t *testing.T, drv *libsql.Driver, name string) int {
+		t.Helper()
+		var id int
+		if err := drv.DB().QueryRowContext(ctx, fmt.Sprintf("INSERT INTO %s (name) VALUES ('new') RETURNING id", name)).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	for _, tc := range []struct {
+		name string
+		opts []entschema.MigrateOption
+	}{{"WithLibSQL", []entschema.MigrateOption{schema.WithLibSQL()}}, {"plain", nil}} {
+		t.Run(tc.name, func(t *testing.T) {
+			onEngines(t, func(t *testing.T, drv *libsql.Driver, e engine) {
+				name := prefix(t) + "seq"
+				if err := migratetest.Migrate(ctx, drv, v(name, false), tc.opts...); err != nil {
+					t.Fatal(err)
+				}
+				fill(t, drv, name)
+				if err := migratetest.Migrate(ctx, drv, v(name, true), tc.opts...); err != nil {
+					t.Fatal(err)
+				}
+				if id := nextID(t, drv, name); id != 11 {
+					t.Fatalf("after the rebuild the next id is %d, want 11", id)
+				}
+			})
+		})
+	}
+	t.Run("versioned", func(t *testing.T) {
+		for _, e := range freshEngines(t) {
+			t.Run(e.name, func(t *testing.T) {
+				target, dir := e.open(t), localDir(t)
+				name := "vseq"
+				diff(t, e.open(t), dir, "init", v(name, false))
+				apply(t, target, dir, schema.ApplyOptions{})
+				fill(t, target, name)
+				time.Sleep(time.Second) // file versions are seconds
+				file := diff(t, e.open(t), dir, "check", v(name, true))
+				if body := readFile(t, dir, file); !strings.Contains(body, "sqlite_sequence") {
+					t.Fatalf("the file does not keep the counter:\n%s", body)
+				}
+				apply(t, target, dir, schema.ApplyOptions{})
+				if id := nextID(t, target, name); id != 11 {
+					t.Fatalf("after the file's rebuild the next id is %d, want 11", id)
+				}
+				// A rebuild as the Atlas CLI writes it, which knows no counter.
+				execAll(t, target, fmt.Sprintf("DELETE FROM %s WHERE id > 5", name))
+				time.Sleep(time.Second)
+				writeHashed(t, dir, time.Now().UTC().Format("20060102150405")+"_atlas.sql", strings.Join([]string{
+					"PRAGMA foreign_keys = off;",
+					"CREATE TABLE `new_vseq` (`id` integer NOT NULL PRIMARY KEY AUTOINCREMENT, `name` text NOT NULL, CONSTRAINT `vseq_ck2` CHECK (length(name) > 0));",
+					"INSERT INTO `new_vseq` (`id`, `name`) SELECT `id`, `name` FROM `vseq`;",
+					"DROP TABLE `vseq`;",
+					"ALTER TABLE `new_vseq` RENAME TO `vseq`;",
+					"PRAGMA foreign_keys = on;",
+				}, "\n")+"\n")
+				apply(t, target, dir, schema.ApplyOptions{})
+				if id := nextID(t, target, name); id != 12 {
+					t.Fatalf("after the Atlas file's rebuild the next id is %d, want 12", id)
+				}
+			})
 		}
 	})
 }

@@ -52,7 +52,9 @@ func (e *Error) Error() string {
 //     plan drops goes with it, as in PostgreSQL;
 //   - the views and triggers that read it, dropped before the rebuild and
 //     made again after it, so that the rename ending it succeeds;
-//   - its sqlite_stat1 rows, for the indexes whose definition stays.
+//   - its sqlite_stat1 rows, for the indexes whose definition stays, and
+//     its AUTOINCREMENT counter (sqlite_sequence), so that the ids of
+//     deleted rows are not given again.
 //
 // What cannot be kept (a trigger using a column the plan drops, a STRICT
 // table given a type STRICT refuses) is an *Error, before anything runs.
@@ -186,6 +188,9 @@ func keepBlock(plan []string, b Block, cat *Catalog, in Intent) ([]Stmt, []strin
 	if b.Copy < 0 && cp != nil {
 		out = append(out, Stmt{SQL: cp.SQL(), From: -1, Comment: fmt.Sprintf("copy the columns of %q the ent schema does not declare", b.Table)})
 	}
+	if autoIncrement(nt) {
+		out = append(out, SequenceStmts(b.Table, b.Temp)...)
+	}
 	out = append(out, drops...)
 	for j := b.Drop; j <= b.End; j++ {
 		out = append(out, Stmt{SQL: plan[j], From: j})
@@ -197,6 +202,15 @@ func keepBlock(plan []string, b Block, cat *Catalog, in Intent) ([]Stmt, []strin
 	}
 	out = append(out, StatStmts(b.Table, cat)...)
 	return out, nil
+}
+
+func autoIncrement(t *ddl.Table) bool {
+	for _, c := range t.Columns {
+		if c.AutoIncrement {
+			return true
+		}
+	}
+	return false
 }
 
 // isOnDependentView reports whether trigger o is on one of the views in
