@@ -246,6 +246,13 @@ func (p *planner) inPlaceStmts(ctx context.Context, m *atlas.ModifyTable, block 
 			if col == nil {
 				return nil, false, nil
 			}
+			if c.Change.Is(atlas.ChangeType) && !ddl.StrictType(col.Type) {
+				// libSQL refuses a type a STRICT table refuses, naming
+				// nothing: the rebuild says what is wrong, before anything runs.
+				if _, cur, err := p.current(ctx, m.T.Name); err != nil || cur == nil || cur.HasOption(ddl.Strict) {
+					return nil, false, err
+				}
+			}
 			if tightensNull(c) && c.To.Default != nil {
 				fill, ok := fillNulls(m.T.Name, c.To.Name, block)
 				if !ok {

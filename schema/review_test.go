@@ -2,6 +2,7 @@ package schema_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -166,6 +167,29 @@ func TestRebuildKeepsAutoincrementCounter(t *testing.T) {
 					t.Fatalf("after the Atlas file's rebuild the next id is %d, want 12", id)
 				}
 			})
+		}
+	})
+}
+
+// A STRICT table given a type STRICT refuses (an ANY column that ent
+// declares bool or time) is refused before anything runs, naming the
+// column and STRICT, as the rebuild refuses it; in place, libSQL's ALTER
+// COLUMN failed with the table's definition for its only message.
+func TestStrictTableRefusesTypeInPlace(t *testing.T) {
+	onEngines(t, func(t *testing.T, drv *libsql.Driver, e engine) {
+		ctx, db := context.Background(), drv.DB()
+		name := prefix(t) + "sa"
+		execAll(t, drv, fmt.Sprintf("CREATE TABLE %s (`id` integer NOT NULL PRIMARY KEY AUTOINCREMENT, `flag` ANY NOT NULL, `n` INT NOT NULL) STRICT", name),
+			fmt.Sprintf("INSERT INTO %s (flag, n) VALUES (1, 3)", name))
+		before := migratetest.Objects(t, db)
+		v2 := intTable(name, &entschema.Column{Name: "flag", Type: field.TypeBool}, &entschema.Column{Name: "n", Type: field.TypeInt})
+		err := migratetest.Migrate(ctx, drv, []*entschema.Table{v2}, schema.WithLibSQL())
+		var ke *schema.KeepError
+		if !errors.As(err, &ke) || !strings.Contains(err.Error(), `column "flag" as "bool", which STRICT tables refuse`) {
+			t.Fatalf("want a KeepError naming flag and STRICT, got %v", err)
+		}
+		if lost := migratetest.LostObjects(before, migratetest.Objects(t, db)); len(lost) > 0 {
+			t.Fatalf("the refused migration changed: %v", lost)
 		}
 	})
 }
