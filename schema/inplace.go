@@ -201,6 +201,9 @@ func (p *planner) inPlaceStmts(ctx context.Context, m *atlas.ModifyTable, block 
 		dropIdx, renames, adds, fills, alters, dropCols, createIdx []*migrate.Change
 		updates                                                    []*migrate.Change // defaults SQLite cannot add: filled row by row
 	)
+	if ok, err := p.strictAccepts(ctx, m, nt); err != nil || !ok {
+		return nil, false, err
+	}
 	dropped := map[string]bool{} // indexes the changes drop themselves
 	for _, c := range m.Changes {
 		switch c := c.(type) {
@@ -245,13 +248,6 @@ func (p *planner) inPlaceStmts(ctx context.Context, m *atlas.ModifyTable, block 
 			col := nt.Column(c.To.Name)
 			if col == nil {
 				return nil, false, nil
-			}
-			if c.Change.Is(atlas.ChangeType) && !ddl.StrictType(col.Type) {
-				// libSQL refuses a type a STRICT table refuses, naming
-				// nothing: the rebuild says what is wrong, before anything runs.
-				if _, cur, err := p.current(ctx, m.T.Name); err != nil || cur == nil || cur.HasOption(ddl.Strict) {
-					return nil, false, err
-				}
 			}
 			if tightensNull(c) && c.To.Default != nil {
 				fill, ok := fillNulls(m.T.Name, c.To.Name, block)
@@ -324,6 +320,41 @@ func (p *planner) inPlaceStmts(ctx context.Context, m *atlas.ModifyTable, block 
 		out = append(out, part...)
 	}
 	return out, true, nil
+}
+
+// strictAccepts reports whether every column m adds or retypes has a type
+// a STRICT table accepts, or the table is not STRICT. libSQL's ALTER
+// COLUMN and SQLite's ADD COLUMN refuse such a type only when they run
+// (ALTER COLUMN naming nothing but the table's definition); the rebuild
+// planner refuses it before anything runs, naming the column.
+func (p *planner) strictAccepts(ctx context.Context, m *atlas.ModifyTable, nt *ddl.Table) (bool, error) {
+	var added, retyped bool // a column of a type STRICT refuses
+	for _, c := range m.Changes {
+		switch c := c.(type) {
+		case *atlas.AddColumn:
+			if col := nt.Column(c.C.Name); col == nil || !ddl.StrictType(col.Type) {
+				added = true
+			}
+		case *atlas.ModifyColumn:
+			if col := nt.Column(c.To.Name); c.Change.Is(atlas.ChangeType) && (col == nil || !ddl.StrictType(col.Type)) {
+				retyped = true
+			}
+		}
+	}
+	if !added && !retyped {
+		return true, nil
+	}
+	_, cur, err := p.current(ctx, m.T.Name)
+	if err != nil {
+		return false, err
+	}
+	if cur == nil {
+		// A bare plan (AlterColumns) does not say whether the table is
+		// STRICT: ADD COLUMN fails by itself if it is, ALTER COLUMN
+		// without a reason.
+		return !retyped, nil
+	}
+	return !cur.HasOption(ddl.Strict), nil
 }
 
 // keepDefaultValues writes out the values rows read from column's

@@ -172,24 +172,42 @@ func TestRebuildKeepsAutoincrementCounter(t *testing.T) {
 }
 
 // A STRICT table given a type STRICT refuses (an ANY column that ent
-// declares bool or time) is refused before anything runs, naming the
-// column and STRICT, as the rebuild refuses it; in place, libSQL's ALTER
-// COLUMN failed with the table's definition for its only message.
+// declares bool, or a new bool or time field) is refused before anything
+// runs, naming the column and STRICT, as the rebuild refuses it; in place,
+// libSQL's ALTER COLUMN failed with the table's definition for its only
+// message, and ADD COLUMN failed once the plan ran. A column of a type
+// STRICT accepts is still added in place.
 func TestStrictTableRefusesTypeInPlace(t *testing.T) {
 	onEngines(t, func(t *testing.T, drv *libsql.Driver, e engine) {
 		ctx, db := context.Background(), drv.DB()
 		name := prefix(t) + "sa"
 		execAll(t, drv, fmt.Sprintf("CREATE TABLE %s (`id` integer NOT NULL PRIMARY KEY AUTOINCREMENT, `flag` ANY NOT NULL, `n` INT NOT NULL) STRICT", name),
 			fmt.Sprintf("INSERT INTO %s (flag, n) VALUES (1, 3)", name))
-		before := migratetest.Objects(t, db)
-		v2 := intTable(name, &entschema.Column{Name: "flag", Type: field.TypeBool}, &entschema.Column{Name: "n", Type: field.TypeInt})
-		err := migratetest.Migrate(ctx, drv, []*entschema.Table{v2}, schema.WithLibSQL())
-		var ke *schema.KeepError
-		if !errors.As(err, &ke) || !strings.Contains(err.Error(), `column "flag" as "bool", which STRICT tables refuse`) {
-			t.Fatalf("want a KeepError naming flag and STRICT, got %v", err)
+		asBool := &entschema.Column{Name: "flag", Type: field.TypeBool}
+		asAny := &entschema.Column{Name: "flag", Type: field.TypeOther, SchemaType: map[string]string{"sqlite3": "ANY"}}
+		n := &entschema.Column{Name: "n", Type: field.TypeInt}
+		for _, c := range []struct {
+			v2   *entschema.Table
+			want string
+		}{
+			{intTable(name, asBool, n), `column "flag" as "bool", which STRICT tables refuse`},
+			{intTable(name, asAny, n, &entschema.Column{Name: "ok", Type: field.TypeBool, Default: true}), `column "ok" as "bool", which STRICT tables refuse`},
+			{intTable(name, asAny, n, &entschema.Column{Name: "at", Type: field.TypeTime, Nullable: true}), `column "at" as "datetime", which STRICT tables refuse`},
+		} {
+			before := migratetest.Objects(t, db)
+			err := migratetest.Migrate(ctx, drv, []*entschema.Table{c.v2}, schema.WithLibSQL())
+			var ke *schema.KeepError
+			if !errors.As(err, &ke) || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("want a KeepError saying %s, got %v", c.want, err)
+			}
+			if lost := migratetest.LostObjects(before, migratetest.Objects(t, db)); len(lost) > 0 {
+				t.Fatalf("the refused migration changed: %v", lost)
+			}
 		}
-		if lost := migratetest.LostObjects(before, migratetest.Objects(t, db)); len(lost) > 0 {
-			t.Fatalf("the refused migration changed: %v", lost)
+		v3 := intTable(name, asAny, n, &entschema.Column{Name: "ok", Type: field.TypeInt, Default: 1})
+		plan := writeTo(t, drv, []*entschema.Table{v3}, schema.WithLibSQL())
+		if !strings.Contains(plan, "ADD COLUMN `ok` integer NOT NULL DEFAULT (1)") || strings.Contains(plan, "new_") {
+			t.Fatalf("a column STRICT accepts is not added in place:\n%s", plan)
 		}
 	})
 }
