@@ -388,7 +388,13 @@ func (a *applier) run(ctx context.Context, f migrate.File, stmts []string, hash 
 	// The migration holds the statements back and sends them together
 	// with the next statement that needs an answer, so a failure can
 	// surface there: locate names the statement that failed.
-	for _, s := range stmts[from:] {
+	counters := countersOfRebuilds(stmts[from:])
+	for i, s := range stmts[from:] {
+		for _, st := range counters[i] {
+			if err := m.Exec(ctx, st.SQL, []any{}, nil); err != nil {
+				return 0, locate(f, stmts, from, fmt.Errorf("%s: %w", st.Comment, err))
+			}
+		}
 		a.log(ApplyEvent{File: f, Stmt: s})
 		if err := m.Exec(ctx, s, []any{}, nil); err != nil {
 			return 0, locate(f, stmts, from, err)
@@ -416,6 +422,20 @@ func (a *applier) run(ctx context.Context, f migrate.File, stmts []string, hash 
 		return 0, &FileError{File: f.Name(), Err: fmt.Errorf("COMMIT: %w", err)}
 	}
 	return len(stmts) - from, nil
+}
+
+// countersOfRebuilds returns, by the index in stmts of the DROP TABLE of
+// a table they rebuild, the statements to run before it that keep the
+// table's AUTOINCREMENT counter (which the Atlas CLI's files lose: the
+// ids of deleted rows would be given again).
+func countersOfRebuilds(stmts []string) map[int][]rebuild.Stmt {
+	out := map[int][]rebuild.Stmt{}
+	for _, b := range rebuild.Find(stmts) {
+		if rebuild.KeepsSequence(stmts[b.Create]) {
+			out[b.Drop] = rebuild.SequenceStmts(b.Table, b.Temp)
+		}
+	}
+	return out
 }
 
 // statsOfRebuilds returns the statements that give the tables stmts

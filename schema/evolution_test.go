@@ -329,6 +329,45 @@ func (ev *evolution) dropHand() {
 	ev.hands = append(ev.hands[:i], ev.hands[i+1:]...)
 }
 
+// dropHandObject drops h, a hand object: a trigger, a view or a
+// generated column.
+func (ev *evolution) dropHandObject(h *hand) {
+	for _, x := range ev.hands {
+		if x != h {
+			continue
+		}
+		if h.typ == "column" {
+			for _, y := range append([]*hand(nil), ev.hands...) {
+				if y != h && contains(y.uses, h.name) && (y.table == h.table || y.typ == "view" && strings.Contains(y.sql, " FROM "+h.table)) {
+					ev.dropHandObject(y) // what reads the generated column first
+				}
+			}
+			ev.exec(fmt.Sprintf("ALTER TABLE %s DROP COLUMN %s", h.table, h.name))
+			for _, et := range ev.tables {
+				if et.name == h.table {
+					var extras []string
+					for _, c := range et.extras {
+						if c != h.name {
+							extras = append(extras, c)
+						}
+					}
+					et.extras = extras
+				}
+			}
+		} else {
+			ev.exec(fmt.Sprintf("DROP %s %s", strings.ToUpper(h.typ), h.name))
+		}
+		var kept []*hand
+		for _, y := range ev.hands {
+			if y != h {
+				kept = append(kept, y)
+			}
+		}
+		ev.hands = kept
+		return
+	}
+}
+
 // change is one step's changes to the model and what they predict.
 type change struct {
 	desc     []string
@@ -339,6 +378,7 @@ type change struct {
 	demoted  map[string]bool       // "table.col" left out of the schema, kept in the table
 	gone     map[string]bool       // hand objects that go: indexes on a dropped column, dropped generated columns
 	touched  map[string]bool       // "table.col" changed by this step already: one change a column a step
+	blockers []*hand               // hand objects that predict a "keep" refusal
 	dropCols bool                  // WithDropColumn
 	before   map[string]*etable    // their model before
 	counts   map[string]int        // rows per table
@@ -474,6 +514,7 @@ func (ev *evolution) predictDrops(ch *change) {
 				ch.gone[h.name] = true
 			} else {
 				ch.fail = "keep"
+				ch.blockers = append(ch.blockers, h)
 			}
 		}
 	}
@@ -609,6 +650,11 @@ func (ev *evolution) step(i int) {
 		}
 		ev.refused++
 		ev.undo(ch)
+		// As the error says: drop what stops the change, so that the run
+		// does not refuse every later step that drops the same column.
+		for _, h := range ch.blockers {
+			ev.dropHandObject(h)
+		}
 		return
 	}
 	ev.applied++
@@ -677,8 +723,18 @@ func (ev *evolution) check(where, plan string, ch *change, before snapshot) {
 		}
 	}
 	// Rows: every row still there, every value as it was, new columns
-	// with their defaults.
+	// with their defaults. A generated column follows the column it reads
+	// (NULLs given a default change it): it must still compute from it.
 	for _, et := range ev.tables {
+		derived := map[string]bool{}
+		for _, h := range ev.hands {
+			if h.generated && h.table == et.name {
+				derived[et.name+"."+h.name] = true
+				if n := migratetest.Count(t, ev.db, fmt.Sprintf("%s WHERE %s IS NOT upper(%s)", et.name, h.name, h.uses[0])); n > 0 {
+					t.Fatalf("%s: %d rows of %s.%s are not upper(%s)\nplan:\n%s", where, n, et.name, h.name, h.uses[0], plan)
+				}
+			}
+		}
 		b, a := before.rows[et.name], after.rows[et.name]
 		if len(a) != len(b) {
 			t.Fatalf("%s: %s has %d rows, %d before", where, et.name, len(a), len(b))
@@ -698,6 +754,7 @@ func (ev *evolution) check(where, plan string, ch *change, before snapshot) {
 					}
 				case !ok:
 					t.Fatalf("%s: column %s with its values is gone\nplan:\n%s", where, key, plan)
+				case derived[key]:
 				case ch.fills[key] != nil && bv == "NULL":
 					if c := ch.fills[key]; c.def == "const" && av != c.val || av == "NULL" {
 						t.Fatalf("%s: %s row %s: NULL became %s, want the default %s", where, key, k, av, c.val)

@@ -201,6 +201,9 @@ func (p *planner) inPlaceStmts(ctx context.Context, m *atlas.ModifyTable, block 
 		dropIdx, renames, adds, fills, alters, dropCols, createIdx []*migrate.Change
 		updates                                                    []*migrate.Change // defaults SQLite cannot add: filled row by row
 	)
+	if ok, err := p.strictAccepts(ctx, m, nt); err != nil || !ok {
+		return nil, false, err
+	}
 	dropped := map[string]bool{} // indexes the changes drop themselves
 	for _, c := range m.Changes {
 		switch c := c.(type) {
@@ -319,6 +322,41 @@ func (p *planner) inPlaceStmts(ctx context.Context, m *atlas.ModifyTable, block 
 	return out, true, nil
 }
 
+// strictAccepts reports whether every column m adds or retypes has a type
+// a STRICT table accepts, or the table is not STRICT. libSQL's ALTER
+// COLUMN and SQLite's ADD COLUMN refuse such a type only when they run
+// (ALTER COLUMN naming nothing but the table's definition); the rebuild
+// planner refuses it before anything runs, naming the column.
+func (p *planner) strictAccepts(ctx context.Context, m *atlas.ModifyTable, nt *ddl.Table) (bool, error) {
+	var added, retyped bool // a column of a type STRICT refuses
+	for _, c := range m.Changes {
+		switch c := c.(type) {
+		case *atlas.AddColumn:
+			if col := nt.Column(c.C.Name); col == nil || !ddl.StrictType(col.Type) {
+				added = true
+			}
+		case *atlas.ModifyColumn:
+			if col := nt.Column(c.To.Name); c.Change.Is(atlas.ChangeType) && (col == nil || !ddl.StrictType(col.Type)) {
+				retyped = true
+			}
+		}
+	}
+	if !added && !retyped {
+		return true, nil
+	}
+	_, cur, err := p.current(ctx, m.T.Name)
+	if err != nil {
+		return false, err
+	}
+	if cur == nil {
+		// A bare plan (AlterColumns) does not say whether the table is
+		// STRICT: ADD COLUMN fails by itself if it is, ALTER COLUMN
+		// without a reason.
+		return !retyped, nil
+	}
+	return !cur.HasOption(ddl.Strict), nil
+}
+
 // keepDefaultValues writes out the values rows read from column's
 // default: a row written before the column was added (ADD COLUMN) stores
 // no value for it, and reads the default the schema declares now, so
@@ -358,24 +396,25 @@ func (p *planner) dropColumn(ctx context.Context, m *atlas.ModifyTable, column s
 	if col == nil || col.PrimaryKey || col.Unique || mentionsConstraint(col.Def) {
 		return nil, false, nil
 	}
+	uses := func(sql string) bool { return ddl.UsesColumn(sql, m.T.Name, column) }
 	for _, c := range cur.Columns {
-		if !ddl.SameName(c.Name, column) && ddl.Mentions(strings.TrimPrefix(c.Def, firstWord(c.Def)), column) {
+		if !ddl.SameName(c.Name, column) && uses(c.Tail()) {
 			return nil, false, nil
 		}
 	}
 	for _, c := range cur.Constraints {
-		if ddl.Mentions(c, column) {
+		if uses(c) {
 			return nil, false, nil
 		}
 	}
 	for _, o := range append(cat.On("trigger", m.T.Name), cat.Dependents(m.T.Name)...) {
-		if ddl.Mentions(o.SQL, column) {
+		if uses(o.SQL) {
 			return nil, false, nil
 		}
 	}
 	var out []*migrate.Change
 	for _, idx := range cat.On("index", m.T.Name) {
-		if ddl.Mentions(idx.SQL, column) && !dropped[ddl.FoldName(idx.Name)] {
+		if uses(idx.SQL) && !dropped[ddl.FoldName(idx.Name)] {
 			dropped[ddl.FoldName(idx.Name)] = true
 			out = append(out, &migrate.Change{Cmd: "DROP INDEX " + ddl.Quote(idx.Name), Source: m,
 				Comment: fmt.Sprintf("drop index %q, which uses column %q", idx.Name, column)})
@@ -397,13 +436,6 @@ func mentionsConstraint(def string) bool {
 		}
 	}
 	return false
-}
-
-func firstWord(s string) string {
-	if toks := ddl.Tokens(s); len(toks) > 0 {
-		return s[:toks[0].End()]
-	}
-	return ""
 }
 
 // zeroOf is a constant of the affinity of decl: the stand-in default of a

@@ -274,13 +274,30 @@ func (m *Migration) QueryContext(ctx context.Context, query string, args ...any)
 // meant to drop (WithDropColumn, WithDropIndex), so it keeps none itself:
 // such a migration is rolled back with an error naming what it would have
 // lost, and WithLibSQL, which reads ent's intent, keeps them.
+//
+// One thing it keeps: the AUTOINCREMENT counter, which ent never means to
+// lower (see rebuild.SequenceStmts).
 type rebuildGuard struct {
-	before  *rebuild.Catalog // read before the first DROP TABLE
-	rebuilt []string         // the tables dropped
+	before  *rebuild.Catalog  // read before the first DROP TABLE
+	rebuilt []string          // the tables dropped
+	copies  map[string]string // folded name of a table to the new table its rows were copied into
+	created map[string]string // folded name of a table created to its CREATE statement
 }
 
 // exec sees each statement before it is held back or sent.
 func (g *rebuildGuard) exec(ctx context.Context, m *Migration, stmt string) error {
+	if name, ok := ddl.CreateTableName(stmt); ok {
+		if g.created == nil {
+			g.created = map[string]string{}
+		}
+		g.created[ddl.FoldName(name)] = stmt
+	}
+	if cp, ok := ddl.ParseCopy(stmt); ok {
+		if g.copies == nil {
+			g.copies = map[string]string{}
+		}
+		g.copies[ddl.FoldName(cp.From)] = cp.Into
+	}
 	table, ok := ddl.DropTable(stmt)
 	if !ok {
 		return nil
@@ -298,6 +315,17 @@ func (g *rebuildGuard) exec(ctx context.Context, m *Migration, stmt string) erro
 		return &RebuildError{Table: table, Blocked: rebuild.Describe(deps)}
 	}
 	g.rebuilt = append(g.rebuilt, table)
+	temp, ok := g.copies[ddl.FoldName(table)]
+	if !ok {
+		temp = "new_" + table // Atlas's name, when there were no rows to copy
+	}
+	if create, ok := g.created[ddl.FoldName(temp)]; ok && rebuild.KeepsSequence(create) {
+		for _, st := range rebuild.SequenceStmts(table, temp) {
+			if err := m.Exec(rebuild.Kept(ctx), st.SQL, []any{}, nil); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }
 

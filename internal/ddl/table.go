@@ -363,3 +363,17 @@ func Constant(expr string) bool {
 	}
 	return false
 }
+
+// Tail is the column's definition after its name and its type: its
+// constraints, as written.
+func (c Column) Tail() string {
+	toks := Tokens(c.Def)
+	if len(toks) == 0 {
+		return ""
+	}
+	rest := strings.TrimSpace(c.Def[toks[0].End():])
+	if c.Type != "" && strings.HasPrefix(rest, c.Type) {
+		rest = strings.TrimSpace(rest[len(c.Type):])
+	}
+	return rest
+}

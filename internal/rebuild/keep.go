@@ -52,7 +52,9 @@ func (e *Error) Error() string {
 //     plan drops goes with it, as in PostgreSQL;
 //   - the views and triggers that read it, dropped before the rebuild and
 //     made again after it, so that the rename ending it succeeds;
-//   - its sqlite_stat1 rows, for the indexes whose definition stays.
+//   - its sqlite_stat1 rows, for the indexes whose definition stays, and
+//     its AUTOINCREMENT counter (sqlite_sequence), so that the ids of
+//     deleted rows are not given again.
 //
 // What cannot be kept (a trigger using a column the plan drops, a STRICT
 // table given a type STRICT refuses) is an *Error, before anything runs.
@@ -106,10 +108,7 @@ func keepBlock(plan []string, b Block, cat *Catalog, in Intent) ([]Stmt, []strin
 	if !ok {
 		return nil, []string{"the plan's new definition of it cannot be read"}
 	}
-	k := &keeper{table: b.Table, gone: nameSet(in.DropColumns...), renamed: map[string]string{}}
-	for from, to := range in.RenameColumns {
-		k.renamed[ddl.FoldName(from)] = to
-	}
+	k := &keeper{table: b.Table, gone: nameSet(in.DropColumns...), dropped: in.DropColumns, renamed: in.RenameColumns}
 	k.columns(cur, nt)
 	k.constraints(cur, nt)
 	stripSeq := k.options(cur, nt)
@@ -189,6 +188,9 @@ func keepBlock(plan []string, b Block, cat *Catalog, in Intent) ([]Stmt, []strin
 	if b.Copy < 0 && cp != nil {
 		out = append(out, Stmt{SQL: cp.SQL(), From: -1, Comment: fmt.Sprintf("copy the columns of %q the ent schema does not declare", b.Table)})
 	}
+	if autoIncrement(nt) {
+		out = append(out, SequenceStmts(b.Table, b.Temp)...)
+	}
 	out = append(out, drops...)
 	for j := b.Drop; j <= b.End; j++ {
 		out = append(out, Stmt{SQL: plan[j], From: j})
@@ -200,6 +202,15 @@ func keepBlock(plan []string, b Block, cat *Catalog, in Intent) ([]Stmt, []strin
 	}
 	out = append(out, StatStmts(b.Table, cat)...)
 	return out, nil
+}
+
+func autoIncrement(t *ddl.Table) bool {
+	for _, c := range t.Columns {
+		if c.AutoIncrement {
+			return true
+		}
+	}
+	return false
 }
 
 // isOnDependentView reports whether trigger o is on one of the views in
@@ -220,7 +231,8 @@ func isOnDependentView(o Object, deps []Object) bool {
 type keeper struct {
 	table     string
 	gone      names             // columns the plan drops
-	renamed   map[string]string // folded old name to new name
+	dropped   []string          // the same, as named
+	renamed   map[string]string // old name to new name
 	carried   []string          // columns added to the new table whose values the copy must carry
 	generated names             // declared columns the database has as generated: not copied
 	problems  []string
@@ -234,27 +246,33 @@ func (k *keeper) problem(format string, args ...any) {
 // uses records a problem if sql (of what) uses a column the plan drops or
 // renames: made again as it was, it would break.
 func (k *keeper) uses(what, sql string) {
-	for _, t := range ddl.Tokens(sql) {
-		if t.Kind != ddl.Word && t.Kind != ddl.Quoted {
-			continue
-		}
-		name := t.Name()
-		if k.gone.has(name) {
-			k.problem("%s uses column %q, which the migration drops (drop or change it first)", what, name)
-			return
-		}
-		if to, ok := k.renamed[ddl.FoldName(name)]; ok {
-			k.problem("%s uses column %q, which the migration renames to %q by rebuilding the table (rename the column on its own first)", what, name, to)
+	if col, ok := k.usesDropped(sql); ok {
+		k.problem("%s uses column %q, which the migration drops (drop or change it first)", what, col)
+		return
+	}
+	for from, to := range k.renamed {
+		if ddl.UsesColumn(sql, k.table, from) {
+			k.problem("%s uses column %q, which the migration renames to %q by rebuilding the table (rename the column on its own first)", what, from, to)
 			return
 		}
 	}
 }
 
+// renamedFrom reports whether the plan renames column name.
+func (k *keeper) renamedFrom(name string) bool {
+	for from := range k.renamed {
+		if ddl.SameName(from, name) {
+			return true
+		}
+	}
+	return false
+}
+
 // usesDropped returns a column the plan drops that sql uses.
 func (k *keeper) usesDropped(sql string) (string, bool) {
-	for _, t := range ddl.Tokens(sql) {
-		if (t.Kind == ddl.Word || t.Kind == ddl.Quoted) && k.gone.has(t.Name()) {
-			return t.Name(), true
+	for _, col := range k.dropped {
+		if ddl.UsesColumn(sql, k.table, col) {
+			return col, true
 		}
 	}
 	return "", false
@@ -268,12 +286,12 @@ func (k *keeper) columns(cur, nt *ddl.Table) {
 		if k.gone.has(c.Name) {
 			continue
 		}
-		if _, ok := k.renamed[ddl.FoldName(c.Name)]; ok {
+		if k.renamedFrom(c.Name) {
 			continue
 		}
 		n := nt.Column(c.Name)
 		if n == nil {
-			k.uses(fmt.Sprintf("column %q", c.Name), strings.TrimSpace(c.Def[len(firstToken(c.Def)):]))
+			k.uses(fmt.Sprintf("column %q", c.Name), c.Tail())
 			nt.Columns = append(nt.Columns, c)
 			if c.Generated {
 				k.notes = append(k.notes, fmt.Sprintf("generated column %q", c.Name))
@@ -284,6 +302,7 @@ func (k *keeper) columns(cur, nt *ddl.Table) {
 			continue
 		}
 		if c.Generated && !n.Generated {
+			k.uses(fmt.Sprintf("generated column %q", c.Name), c.Tail())
 			*n = c
 			k.generated[ddl.FoldName(c.Name)] = true
 			k.notes = append(k.notes, fmt.Sprintf("the generated expression of %q", c.Name))
@@ -496,13 +515,6 @@ func normalize(sql string) string {
 		b.WriteByte(' ')
 	}
 	return b.String()
-}
-
-func firstToken(s string) string {
-	if toks := ddl.Tokens(s); len(toks) > 0 {
-		return s[:toks[0].End()]
-	}
-	return ""
 }
 
 // dropWord removes the bare word w from sql.

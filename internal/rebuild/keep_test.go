@@ -65,6 +65,8 @@ func TestKeep(t *testing.T) {
 		atlasPlan[0],
 		"CREATE TABLE `new_users` (`id` integer NOT NULL PRIMARY KEY AUTOINCREMENT, `name` text NOT NULL COLLATE NOCASE, `note` text NULL, legacy text DEFAULT 'x', lname text GENERATED ALWAYS AS (lower(name)) VIRTUAL) STRICT",
 		"INSERT INTO `new_users` (`id`, `name`, `note`, `legacy`) SELECT `id`, `name`, `note`, `legacy` FROM `users`",
+		"UPDATE sqlite_sequence SET seq = (SELECT max(seq) FROM sqlite_sequence WHERE name = 'users' COLLATE NOCASE) WHERE name = 'new_users' COLLATE NOCASE AND seq < (SELECT max(seq) FROM sqlite_sequence WHERE name = 'users' COLLATE NOCASE)",
+		"INSERT INTO sqlite_sequence (name, seq) SELECT 'new_users', seq FROM sqlite_sequence WHERE name = 'users' COLLATE NOCASE AND NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'new_users' COLLATE NOCASE) ORDER BY seq DESC LIMIT 1",
 		"DROP VIEW `names`",
 		"DROP VIEW `names2`",
 		"DROP TRIGGER `audit_users`",
