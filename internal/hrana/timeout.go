@@ -15,9 +15,12 @@ import (
 //     the bytes trickle in;
 //   - a cursor: from sending it to its header, then for each entry the
 //     caller asks for (time the caller spends between rows does not
-//     count). Progress is an entry delivered: blank lines, unknown or
-//     replication_index entries, a body trickling one byte at a time or
-//     WebSocket pages without entries do not restart the clock.
+//     count). Progress is an entry of the batch's last step delivered
+//     (see Cursor.progress): blank lines, unknown or replication_index
+//     entries, rows of an earlier step (a transaction's BEGIN), a body
+//     trickling one byte at a time or WebSocket pages without entries do
+//     not restart the clock. Closing reads what is left after the last
+//     step within one request timeout.
 //
 // The exchange itself runs under a context of its own (see detach.go), so
 // that the caller's cancellation ends only the caller's wait.
