@@ -2,9 +2,14 @@ package hrana
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"net/url"
+	"slices"
 	"strings"
+	"sync"
 )
 
 // The auth token must never leave the client except in the Authorization
@@ -58,31 +63,175 @@ func (c *Client) authToken(ctx context.Context) (string, error) {
 		return "", &TransportError{Err: fmt.Errorf("getting the auth token: %w", c.scrubErr(err)), NotSent: true}
 	}
 	if tok != "" {
-		c.lastToken.Store(&tok)
+		c.rememberToken(tok)
 	}
 	return tok, nil
 }
 
+// Scrubbing. A server, or a proxy in front of it, may echo a request's
+// token in what it answers: whole, cut anywhere (a clipped excerpt, a
+// prefix), percent-encoded, in hex, or base64-encoded (as a header dump
+// would, "Bearer " included). So a text is scrubbed of each token's
+// encodings first, then of any run of fragmentLen bytes or more of the
+// token itself. A TokenFunc's tokens are remembered, the last
+// rememberedTokens of them: a request may still be answered after the
+// function moved on.
+
+const (
+	fragmentLen      = 8
+	rememberedTokens = 64
+)
+
+// secretText is one token and the texts that would show it.
+type secretText struct {
+	token string
+	forms []string            // the token and its encodings, longest first
+	grams map[string]struct{} // its substrings of fragmentLen bytes
+}
+
+func newSecretText(tok string) *secretText {
+	st := &secretText{token: tok}
+	add := func(f string, min int) {
+		if len(f) >= min && !slices.Contains(st.forms, f) {
+			st.forms = append(st.forms, f)
+		}
+	}
+	add(tok, 1)
+	add(url.QueryEscape(tok), 1)
+	add(url.PathEscape(tok), 1)
+	add(hex.EncodeToString([]byte(tok)), fragmentLen)
+	add(strings.ToUpper(hex.EncodeToString([]byte(tok))), fragmentLen)
+	var upper, lower strings.Builder
+	for i := 0; i < len(tok); i++ {
+		fmt.Fprintf(&upper, "%%%02X", tok[i])
+		fmt.Fprintf(&lower, "%%%02x", tok[i])
+	}
+	add(upper.String(), fragmentLen)
+	add(lower.String(), fragmentLen)
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding} {
+		for align := 0; align < 3; align++ {
+			// The token at each offset of a larger encoded text: the
+			// characters that also encode the bytes around it (up to 3 at
+			// the start, a last group and its padding at the end) are left
+			// out.
+			b := enc.EncodeToString(append(make([]byte, align, align+len(tok)), tok...))
+			if len(b) >= 7+fragmentLen {
+				add(b[3:len(b)-4], fragmentLen)
+			}
+		}
+	}
+	slices.SortFunc(st.forms, func(a, b string) int { return len(b) - len(a) })
+	if len(tok) > fragmentLen {
+		st.grams = make(map[string]struct{}, len(tok)-fragmentLen+1)
+		for i := 0; i+fragmentLen <= len(tok); i++ {
+			st.grams[tok[i:i+fragmentLen]] = struct{}{}
+		}
+	}
+	return st
+}
+
+// scrub replaces in s every form of the token, then every run of its
+// fragments, by the redaction mark.
+func (st *secretText) scrub(s string) string {
+	for _, f := range st.forms {
+		if strings.Contains(s, f) {
+			s = strings.ReplaceAll(s, f, redacted)
+		}
+	}
+	if st.grams == nil || len(s) < fragmentLen {
+		return s
+	}
+	var b strings.Builder
+	last, runStart, runEnd := 0, -1, -1
+	flush := func() {
+		if runStart >= 0 {
+			b.WriteString(s[last:runStart])
+			b.WriteString(redacted)
+			last = runEnd
+		}
+	}
+	for i := 0; i+fragmentLen <= len(s); i++ {
+		if _, ok := st.grams[s[i:i+fragmentLen]]; !ok {
+			continue
+		}
+		if i > runEnd {
+			flush()
+			runStart = i
+		}
+		runEnd = i + fragmentLen
+	}
+	if runStart < 0 {
+		return s
+	}
+	flush()
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// rememberToken records a token the TokenFunc gave, to scrub it too. Its
+// forms are worked out only when a text is scrubbed: a TokenFunc may
+// mint a token per request.
+func (c *Client) rememberToken(tok string) {
+	if r := c.funcTokens.Load(); r != nil && len(*r) > 0 && (*r)[0].token == tok {
+		return // the same as last time: the usual case
+	}
+	c.tokensMu.Lock()
+	defer c.tokensMu.Unlock()
+	var old []*lazySecret
+	if r := c.funcTokens.Load(); r != nil {
+		old = *r
+	}
+	ring := make([]*lazySecret, 1, rememberedTokens)
+	ring[0] = &lazySecret{token: tok}
+	for _, ls := range old {
+		if ls.token == tok {
+			ring[0] = ls
+		} else if len(ring) < rememberedTokens {
+			ring = append(ring, ls)
+		}
+	}
+	c.funcTokens.Store(&ring)
+}
+
+// lazySecret is a secretText made on first use.
+type lazySecret struct {
+	token string
+	once  sync.Once
+	st    *secretText
+}
+
+func (ls *lazySecret) text() *secretText {
+	ls.once.Do(func() { ls.st = newSecretText(ls.token) })
+	return ls.st
+}
+
 // scrub removes the client's tokens from s.
 func (c *Client) scrub(s string) string {
-	if c.token != "" {
-		s = strings.ReplaceAll(s, c.token, redacted)
+	if c.fixedToken != nil {
+		s = c.fixedToken.scrub(s)
 	}
-	if p := c.lastToken.Load(); p != nil && *p != "" {
-		s = strings.ReplaceAll(s, *p, redacted)
+	if r := c.funcTokens.Load(); r != nil {
+		for _, ls := range *r {
+			s = ls.text().scrub(s)
+		}
 	}
 	return s
 }
 
-// scrubErr returns err, or an error with its text scrubbed if it held a
-// token (errors.Is/As then see only the scrubbed text).
+// scrubErr returns err, or an error with its text cleaned, if it held a
+// token (errors.Is/As then see only the scrubbed text) or is longer than
+// an excerpt: net/http quotes a malformed answer's status line, a header
+// or a Location whole, whatever their size.
 func (c *Client) scrubErr(err error) error {
 	if err == nil {
 		return nil
 	}
 	msg := err.Error()
 	if clean := c.scrub(msg); clean != msg {
-		return scrubbedError(clean)
+		return scrubbedError(clip(clean, maxMessage))
+	}
+	if len(msg) > maxMessage {
+		return &clippedError{msg: clip(msg, maxMessage), err: err}
 	}
 	return err
 }
@@ -90,3 +239,13 @@ func (c *Client) scrubErr(err error) error {
 type scrubbedError string
 
 func (e scrubbedError) Error() string { return string(e) }
+
+// clippedError is an error whose text is cut to an excerpt; it held no
+// token, so its cause stays reachable.
+type clippedError struct {
+	msg string
+	err error
+}
+
+func (e *clippedError) Error() string { return e.msg }
+func (e *clippedError) Unwrap() error { return e.err }
