@@ -276,7 +276,7 @@ func (c *Cursor) line() ([]byte, error) {
 			return nil, e
 		}
 	}
-	return nil, &TransportError{Err: fmt.Errorf("reading a cursor: %w", c.c.scrubErr(err))}
+	return nil, &TransportError{Err: wrap("reading a cursor", c.c.scrubErr(err))}
 }
 
 // abort ends the body because the caller's context ended.

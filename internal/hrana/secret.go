@@ -60,7 +60,7 @@ func (c *Client) authToken(ctx context.Context) (string, error) {
 	}
 	tok, err := c.tokenFunc(ctx)
 	if err != nil {
-		return "", &TransportError{Err: fmt.Errorf("getting the auth token: %w", c.scrubErr(err)), NotSent: true}
+		return "", &TransportError{Err: wrap("getting the auth token", c.scrubErr(err)), NotSent: true}
 	}
 	if tok != "" {
 		c.rememberToken(tok)
