@@ -171,7 +171,11 @@ func TestEchoedTokenNeverShows(t *testing.T) {
 		"base64 header": func(tok string) string {
 			return base64.StdEncoding.EncodeToString([]byte("Authorization: Bearer " + tok + "\r\n"))
 		},
-		"base64url":         func(tok string) string { return base64.RawURLEncoding.EncodeToString([]byte(tok)) },
+		"base64url": func(tok string) string { return base64.RawURLEncoding.EncodeToString([]byte(tok)) },
+		"clipped base64 header": func(tok string) string {
+			return base64.StdEncoding.EncodeToString([]byte("Authorization: Bearer " + tok))[:50]
+		},
+		"clipped hex":       func(tok string) string { return hex.EncodeToString([]byte(tok))[:41] },
 		"prefix after clip": func(tok string) string { return strings.Repeat("x", 505) + tok[:20] },
 	}
 	bearer := func(r *http.Request) string { return strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ") }

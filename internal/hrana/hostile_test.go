@@ -121,19 +121,23 @@ func TestScrubEchoedTokens(t *testing.T) {
 		fmt.Fprintf(&pctLower, "%%%02x", tok[i])
 	}
 	echoes := map[string]string{
-		"whole":                     "invalid token " + tok,
-		"a prefix":                  "invalid token " + tok[:20] + "…",
-		"a suffix":                  "…" + tok[len(tok)-14:] + " expired",
-		"the middle":                "x" + tok[30:45] + "y",
-		"query-escaped":             "GET /?jwt=" + url.QueryEscape(tok),
-		"path-escaped":              "GET /" + url.PathEscape(tok),
-		"percent-encoded, upper":    "token=" + pctUpper.String(),
-		"percent-encoded, lower":    "token=" + pctLower.String(),
-		"hex":                       "0x" + hex.EncodeToString([]byte(tok)),
-		"base64":                    base64.StdEncoding.EncodeToString([]byte(tok)),
-		"base64url":                 base64.RawURLEncoding.EncodeToString([]byte(tok)),
-		"base64 of the header":      base64.StdEncoding.EncodeToString([]byte("Bearer " + tok)),
-		"base64 of the header line": base64.StdEncoding.EncodeToString([]byte("Authorization: Bearer " + tok + "\r\n")),
+		"whole":                      "invalid token " + tok,
+		"a prefix":                   "invalid token " + tok[:20] + "…",
+		"a suffix":                   "…" + tok[len(tok)-14:] + " expired",
+		"the middle":                 "x" + tok[30:45] + "y",
+		"query-escaped":              "GET /?jwt=" + url.QueryEscape(tok),
+		"path-escaped":               "GET /" + url.PathEscape(tok),
+		"percent-encoded, upper":     "token=" + pctUpper.String(),
+		"percent-encoded, lower":     "token=" + pctLower.String(),
+		"hex":                        "0x" + hex.EncodeToString([]byte(tok)),
+		"base64":                     base64.StdEncoding.EncodeToString([]byte(tok)),
+		"base64url":                  base64.RawURLEncoding.EncodeToString([]byte(tok)),
+		"base64 of the header":       base64.StdEncoding.EncodeToString([]byte("Bearer " + tok)),
+		"base64 of the header line":  base64.StdEncoding.EncodeToString([]byte("Authorization: Bearer " + tok + "\r\n")),
+		"a clipped base64 dump":      base64.StdEncoding.EncodeToString([]byte("Authorization: Bearer " + tok))[:60] + "…",
+		"a clipped hex dump":         hex.EncodeToString([]byte("Bearer " + tok))[:50],
+		"a clipped percent-encoding": "token=" + pctUpper.String()[:60],
+		"the middle of base64url":    base64.RawURLEncoding.EncodeToString([]byte(tok))[20:40],
 	}
 	shows := func(s string) bool {
 		forms := []string{tok, url.QueryEscape(tok), pctUpper.String(), pctLower.String(), hex.EncodeToString([]byte(tok))}

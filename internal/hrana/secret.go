@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"net/url"
 	"slices"
@@ -69,13 +70,13 @@ func (c *Client) authToken(ctx context.Context) (string, error) {
 }
 
 // Scrubbing. A server, or a proxy in front of it, may echo a request's
-// token in what it answers: whole, cut anywhere (a clipped excerpt, a
-// prefix), percent-encoded, in hex, or base64-encoded (as a header dump
-// would, "Bearer " included). So a text is scrubbed of each token's
-// encodings first, then of any run of fragmentLen bytes or more of the
-// token itself. A TokenFunc's tokens are remembered, the last
-// rememberedTokens of them: a request may still be answered after the
-// function moved on.
+// token in what it answers: whole or cut anywhere (a clipped excerpt, a
+// prefix), as it is or encoded (percent-encoded, hex, base64 as a header
+// dump would, "Bearer " included), and an encoded echo may be cut too. So
+// a text is scrubbed of each form of the token whole, then of any run of
+// a form's fragments that stand for fragmentLen bytes or more of the
+// token. A TokenFunc's tokens are remembered, the last rememberedTokens
+// of them: a request may still be answered after the function moved on.
 
 const (
 	fragmentLen      = 8
@@ -85,60 +86,106 @@ const (
 // secretText is one token and the texts that would show it.
 type secretText struct {
 	token string
-	forms []string            // the token and its encodings, longest first
-	grams map[string]struct{} // its substrings of fragmentLen bytes
+	forms []string    // the token and its encodings, longest first
+	grams []gramTable // the fragments of each form
+}
+
+// gramTable holds a form's substrings of n bytes, each of which stands
+// for fragmentLen bytes or more of the token, as sorted hashes: a token
+// of a few hundred bytes has thousands of them, and a TokenFunc's are
+// kept for rememberedTokens tokens.
+type gramTable struct {
+	n      int
+	hashes []uint64
+}
+
+// gramSeed hashes fragments; a collision only redacts a little more.
+var gramSeed = maphash.MakeSeed()
+
+func (g gramTable) has(s string) bool {
+	_, ok := slices.BinarySearch(g.hashes, maphash.String(gramSeed, s))
+	return ok
 }
 
 func newSecretText(tok string) *secretText {
 	st := &secretText{token: tok}
-	add := func(f string, min int) {
-		if len(f) >= min && !slices.Contains(st.forms, f) {
-			st.forms = append(st.forms, f)
+	// add records form f, whose every n bytes hold fragmentLen bytes of
+	// the token (n = 0: f is not cut into fragments).
+	add := func(f string, n int) {
+		if f == "" || slices.Contains(st.forms, f) {
+			return
+		}
+		st.forms = append(st.forms, f)
+		if n == 0 || len(f) <= n {
+			return
+		}
+		i := slices.IndexFunc(st.grams, func(g gramTable) bool { return g.n == n })
+		if i < 0 {
+			st.grams = append(st.grams, gramTable{n: n})
+			i = len(st.grams) - 1
+		}
+		for j := 0; j+n <= len(f); j++ {
+			st.grams[i].hashes = append(st.grams[i].hashes, maphash.String(gramSeed, f[j:j+n]))
 		}
 	}
-	add(tok, 1)
-	add(url.QueryEscape(tok), 1)
-	add(url.PathEscape(tok), 1)
-	add(hex.EncodeToString([]byte(tok)), fragmentLen)
-	add(strings.ToUpper(hex.EncodeToString([]byte(tok))), fragmentLen)
+	if len(tok) <= fragmentLen {
+		add(tok, 0) // too short to cut: only whole
+		add(url.QueryEscape(tok), 0)
+		add(url.PathEscape(tok), 0)
+	} else {
+		add(tok, fragmentLen)
+		// An escaped character takes 3 bytes: n bytes of an escaped
+		// token hold n/3 of its bytes at least.
+		add(url.QueryEscape(tok), 3*fragmentLen)
+		add(url.PathEscape(tok), 3*fragmentLen)
+	}
+	hexTok := hex.EncodeToString([]byte(tok))
+	add(hexTok, 2*fragmentLen)
+	add(strings.ToUpper(hexTok), 2*fragmentLen)
 	var upper, lower strings.Builder
 	for i := 0; i < len(tok); i++ {
 		fmt.Fprintf(&upper, "%%%02X", tok[i])
 		fmt.Fprintf(&lower, "%%%02x", tok[i])
 	}
-	add(upper.String(), fragmentLen)
-	add(lower.String(), fragmentLen)
+	add(upper.String(), 3*fragmentLen)
+	add(lower.String(), 3*fragmentLen)
 	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding} {
 		for align := 0; align < 3; align++ {
 			// The token at each offset of a larger encoded text: the
 			// characters that also encode the bytes around it (up to 3 at
 			// the start, a last group and its padding at the end) are left
-			// out.
+			// out. 4 characters encode 3 bytes: 11 hold 8 at least.
 			b := enc.EncodeToString(append(make([]byte, align, align+len(tok)), tok...))
 			if len(b) >= 7+fragmentLen {
-				add(b[3:len(b)-4], fragmentLen)
+				add(b[3:len(b)-4], (4*fragmentLen+2)/3)
 			}
 		}
 	}
 	slices.SortFunc(st.forms, func(a, b string) int { return len(b) - len(a) })
-	if len(tok) > fragmentLen {
-		st.grams = make(map[string]struct{}, len(tok)-fragmentLen+1)
-		for i := 0; i+fragmentLen <= len(tok); i++ {
-			st.grams[tok[i:i+fragmentLen]] = struct{}{}
-		}
+	for i := range st.grams {
+		slices.Sort(st.grams[i].hashes)
+		st.grams[i].hashes = slices.Clip(slices.Compact(st.grams[i].hashes))
 	}
 	return st
 }
 
-// scrub replaces in s every form of the token, then every run of its
-// fragments, by the redaction mark.
+// scrub replaces in s every form of the token, then every run of a
+// form's fragments, by the redaction mark.
 func (st *secretText) scrub(s string) string {
 	for _, f := range st.forms {
 		if strings.Contains(s, f) {
 			s = strings.ReplaceAll(s, f, redacted)
 		}
 	}
-	if st.grams == nil || len(s) < fragmentLen {
+	for _, g := range st.grams {
+		s = g.scrub(s)
+	}
+	return s
+}
+
+// scrub replaces every run of overlapping fragments in s by the mark.
+func (g gramTable) scrub(s string) string {
+	if len(s) < g.n {
 		return s
 	}
 	var b strings.Builder
@@ -150,15 +197,15 @@ func (st *secretText) scrub(s string) string {
 			last = runEnd
 		}
 	}
-	for i := 0; i+fragmentLen <= len(s); i++ {
-		if _, ok := st.grams[s[i:i+fragmentLen]]; !ok {
+	for i := 0; i+g.n <= len(s); i++ {
+		if !g.has(s[i : i+g.n]) {
 			continue
 		}
 		if i > runEnd {
 			flush()
 			runStart = i
 		}
-		runEnd = i + fragmentLen
+		runEnd = i + g.n
 	}
 	if runStart < 0 {
 		return s
