@@ -514,3 +514,23 @@ type syncBuf struct {
 
 func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
 func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// A token function that does not return within the request timeout
+// fails the call with an error that says so, over HTTP and WebSocket:
+// it read "the server made no progress", and the server was never asked.
+func TestSlowTokenFuncIsItsOwnTimeout(t *testing.T) {
+	srv := fake(t, &hranaHTTP{})
+	ws := wsFake(t, hranaWS(nil))
+	for _, u := range []string{srv.URL(), wsOf(ws)} {
+		drv := fakeDriver(t, u, libsql.WithRequestTimeout(300*time.Millisecond), libsql.WithAuthTokenFunc(func(ctx context.Context) (string, error) {
+			<-ctx.Done()
+			return "", ctx.Err()
+		}))
+		within(t, 10*time.Second, "exec", func() {
+			_, err := drv.DB().ExecContext(context.Background(), "INSERT INTO t VALUES (1)")
+			if err == nil || !strings.Contains(err.Error(), "auth token function did not return") || !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("%s: %v", u, err)
+			}
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash/maphash"
 	"log/slog"
@@ -59,15 +60,25 @@ func (c *Client) authToken(ctx context.Context) (string, error) {
 	if c.tokenFunc == nil {
 		return c.token, nil
 	}
+	c.tokenWaits.Add(1)
 	tok, err := c.tokenFunc(ctx)
+	c.tokenWaits.Add(-1)
 	if err != nil {
-		return "", &TransportError{Err: wrap("getting the auth token", c.scrubErr(err)), NotSent: true}
+		if te := (*TimeoutError)(nil); errors.As(context.Cause(ctx), &te) {
+			return "", &TransportError{Err: &TimeoutError{After: te.After, TokenFunc: true}, NotSent: true}
+		}
+		return "", &TransportError{Err: &tokenError{wrap("getting the auth token", c.scrubErr(err))}, NotSent: true}
 	}
 	if tok != "" {
 		c.rememberToken(tok)
 	}
 	return tok, nil
 }
+
+// tokenError is the token function's failure.
+type tokenError struct{ error }
+
+func (e *tokenError) Unwrap() error { return e.error }
 
 // Scrubbing. A server, or a proxy in front of it, may echo a request's
 // token in what it answers: whole or cut anywhere (a clipped excerpt, a

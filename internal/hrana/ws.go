@@ -118,7 +118,12 @@ func (c *Client) socket(ctx context.Context) (*wsSocket, error) {
 	case <-d.done:
 		return d.sock, d.err
 	case <-ctx.Done():
-		return nil, &TransportError{Err: ctxErr(ctx), NotSent: true}
+		err := ctxErr(ctx)
+		if te := (*TimeoutError)(nil); errors.As(err, &te) && c.tokenWaits.Load() > 0 {
+			// The dial's hello is waiting for the token, not the server.
+			err = &TimeoutError{After: te.After, TokenFunc: true}
+		}
+		return nil, &TransportError{Err: err, NotSent: true}
 	}
 }
 
@@ -181,6 +186,9 @@ func (c *Client) dialSocket(ctx context.Context) (*wsSocket, error) {
 	conn.SetReadLimit(-1) // readLoop applies the client's own bound
 	if err := s.hello(ctx); err != nil {
 		conn.CloseNow()
+		if te := (*TimeoutError)(nil); errors.As(err, &te) && te.TokenFunc {
+			return nil, err
+		}
 		if ctx.Err() != nil {
 			return nil, &TransportError{Err: ctxErr(ctx), NotSent: true}
 		}
