@@ -37,13 +37,7 @@ func TestCursorEntriesOutOfOrder(t *testing.T) {
 	} {
 		for _, transport := range []string{"http", "ws"} {
 			t.Run(transport+" "+name, func(t *testing.T) {
-				var url string
-				if transport == "http" {
-					url = fake(t, &hranaHTTP{cursor: cursorEntries(entries...)}).URL()
-				} else {
-					url = wsOf(wsFake(t, hranaWS(wsCursorEntriesFor(entries))))
-				}
-				drv := fakeDriver(t, url)
+				drv := fakeDriver(t, cursorFakeURL(t, transport, entries))
 				within(t, time.Minute, "the query", func() {
 					for i, err := range queryOutcome(t, drv.DB()) {
 						if err == nil || !strings.Contains(err.Error(), "protocol error: a cursor entry of type") {
