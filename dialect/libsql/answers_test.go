@@ -72,13 +72,7 @@ func TestCursorEntriesWithoutTheirError(t *testing.T) {
 	} {
 		for _, transport := range []string{"http", "ws"} {
 			t.Run(transport+" "+strings.Join(entries, " "), func(t *testing.T) {
-				var url string
-				if transport == "http" {
-					url = fake(t, &hranaHTTP{cursor: cursorEntries(entries...)}).URL()
-				} else {
-					url = wsOf(wsFake(t, hranaWS(wsCursorEntriesFor(entries))))
-				}
-				drv := fakeDriver(t, url)
+				drv := fakeDriver(t, cursorFakeURL(t, transport, entries))
 				within(t, time.Minute, "the query", func() {
 					for i, err := range queryOutcome(t, drv.DB()) {
 						if err == nil || !strings.Contains(err.Error(), "without its error") {

@@ -78,19 +78,36 @@ func driverWorkload(t *testing.T, db *sql.DB) []error {
 	return errs
 }
 
-// checkErrors holds the errors to their promises.
+// fuzzToken is the driver's token; "$TOK" in an answer stands for it, so
+// the fuzzer can echo it, whole or cut, anywhere.
+const fuzzToken = "fuzz-token-0123456789"
+
+// maxErrorText bounds an error's text: the server's part of it is an
+// excerpt.
+const maxErrorText = 2048
+
+// checkErrors holds the errors to their promises: text that reads as one
+// error, short, without 8 bytes in a row of the token.
 func checkErrors(t *testing.T, errs []error) {
 	for _, err := range errs {
 		s := err.Error()
 		if s == "" || strings.Contains(s, "hrana:") || strings.Count(s, "libsql: ") > 1 {
 			t.Fatalf("a malformed error: %q", s)
 		}
+		if len(s) > maxErrorText {
+			t.Fatalf("an error of %d bytes: %.300q…", len(s), s)
+		}
+		for i := 0; i+8 <= len(fuzzToken); i++ {
+			if strings.Contains(s, fuzzToken[i:i+8]) {
+				t.Fatalf("the token shows in an error: %q", s)
+			}
+		}
 	}
 }
 
 // fuzzRun runs the workload on a driver for url and bounds it.
 func fuzzRun(t *testing.T, url string, opts ...Option) {
-	c, err := NewConnector(url, append([]Option{WithRequestTimeout(300 * time.Millisecond), WithMaxResponseSize(1 << 20), WithAuthToken("fuzz-token-0123456789")}, opts...)...)
+	c, err := NewConnector(url, append([]Option{WithRequestTimeout(300 * time.Millisecond), WithMaxResponseSize(1 << 20), WithAuthToken(fuzzToken)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +144,7 @@ func (r *replay) RoundTrip(req *http.Request) (*http.Response, error) {
 		io.Copy(io.Discard, req.Body)
 		req.Body.Close()
 	}
-	p := r.parts[int(r.n.Add(1)-1)%len(r.parts)]
+	p := bytes.ReplaceAll(r.parts[int(r.n.Add(1)-1)%len(r.parts)], []byte("$TOK"), []byte(fuzzToken))
 	status, body := 200, p
 	if len(p) > 0 {
 		status, body = fuzzStatuses[int(p[0])%len(fuzzStatuses)], p[1:]
@@ -159,6 +176,10 @@ func FuzzDriverHTTP(f *testing.F) {
 	f.Add([]byte("\x06" + `{"error":"Timed out while opening database connection"}`))
 	f.Add([]byte(ok(`{"type":"ok","response":{"type":"batch","result":{"step_results":[],"step_errors":[]}}}`)))
 	f.Add([]byte("\x09"))
+	f.Add([]byte("\x04" + `{"error":"bad token $TOK","code":"$TOK"}`))
+	f.Add([]byte(cursor + "\x00" + `{"baton":"b"}` + "\n" + `{"type":"step_begin","step":0,"cols":[]}` + "\n" + `{"type":"step_error","step":0,"error":{"message":"near $TOK: syntax error","code":"$TOK"}}` + "\n"))
+	f.Add([]byte(ok(`{"type":"error","error":{"message":"` + strings.Repeat("x", 600) + `$TOK","code":"SQLITE_ERROR"}}`)))
+	f.Add([]byte(ok(`{"type":"ok","response":{"type":"execute","result":{"cols":[{"name":"a"}],"rows":[[{"type":"integer","value":"$TOK"}]],"affected_row_count":0}}}`)))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		rt := &replay{parts: bytes.Split(data, []byte{0})}
 		fuzzRun(t, "http://fuzz.example", WithHTTPClient(&http.Client{Transport: rt}))
@@ -209,6 +230,7 @@ func wsFuzzServer() string {
 					continue
 				}
 				msg := bytes.ReplaceAll(msgs[i%len(msgs)], []byte("$ID"), []byte(id))
+				msg = bytes.ReplaceAll(msg, []byte("$TOK"), []byte(fuzzToken))
 				if conn.Write(ctx, websocket.MessageText, msg) != nil {
 					return
 				}
@@ -230,6 +252,10 @@ func FuzzDriverWS(f *testing.F) {
 	f.Add([]byte(strings.Join([]string{`{"type":"hello_ok"}`, open, ok(`{"type":"open_cursor"}`), ok(`{"type":"fetch_cursor","entries":[{"type":"step_error","step":0}],"done":false}`)}, "\n")))
 	f.Add([]byte(strings.Join([]string{`{"type":"hello_ok"}`, `{"type":"response_error","request_id":$ID,"error":{"message":"no","code":"SQLITE_ERROR"}}`}, "\n")))
 	f.Add([]byte(`{"type":"hello_error","error":{"message":"bad token"}}`))
+	f.Add([]byte(`{"type":"hello_error","error":{"message":"bad token $TOK","code":"$TOK"}}`))
+	f.Add([]byte(`{"type":"$TOK"}`))
+	f.Add([]byte(strings.Join([]string{`{"type":"hello_ok"}`, `{"type":"response_error","request_id":$ID,"error":{"message":"$TOK","code":"$TOK"}}`}, "\n")))
+	f.Add([]byte(strings.Join([]string{`{"type":"hello_ok"}`, open, ok(`{"type":"open_cursor"}`), ok(`{"type":"fetch_cursor","entries":[{"type":"row","row":[{"type":"$TOK"}]}],"done":false}`)}, "\n")))
 	f.Add([]byte(strings.Join([]string{`{"type":"hello_ok"}`, open, `{"type":"response_ok","request_id":`}, "\n")))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		path := "/" + strconv.FormatInt(wsScriptSeq.Add(1), 10)

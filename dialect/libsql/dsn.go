@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -122,10 +123,18 @@ func ParseURL(dsn string) (*Config, error) {
 			// "db.turso.io", or "localhost:8080" (read as scheme "localhost").
 			return nil, urlErr("missing scheme: start the URL with " + schemes)
 		}
+		if len(u.Scheme) > maxQuotedScheme || strings.Contains(u.Scheme, ".") {
+			// A token pasted before "://" parses as a scheme.
+			return nil, urlErr(fmt.Sprintf("unsupported scheme (want %s, or sqlite+libsql://)", schemes))
+		}
 		return nil, urlErr(fmt.Sprintf("unsupported scheme %q (want %s, or sqlite+libsql://)", u.Scheme, schemes))
 	}
 	if u.Opaque != "" || u.Hostname() == "" {
 		return nil, urlErr("missing host")
+	}
+	if looksLikeJWT(u.Hostname()) || slices.ContainsFunc(strings.Split(u.Path, "/"), looksLikeJWT) {
+		// It would be printed with the URL, in every error that names it.
+		return nil, urlErr("the URL's host or path holds what looks like an auth token (a JWT): pass it as ?authToken= or with WithAuthToken")
 	}
 	if u.User != nil {
 		return nil, urlErr("user info (user:password@) is not supported; pass the token as ?authToken=")
@@ -202,6 +211,25 @@ func ParseURL(dsn string) (*Config, error) {
 	}
 	cfg.URL = transport + "://" + host + strings.TrimSuffix(u.EscapedPath(), "/")
 	return cfg, nil
+}
+
+// maxQuotedScheme is the longest unsupported scheme an error repeats.
+const maxQuotedScheme = 16
+
+// looksLikeJWT reports whether s has a JWT's shape (Turso's tokens are
+// JWTs): three base64url parts joined by dots, the first a JSON object's
+// encoding.
+func looksLikeJWT(s string) bool {
+	parts := strings.Split(s, ".")
+	if len(parts) != 3 || !strings.HasPrefix(parts[0], "eyJ") || len(s) < 24 {
+		return false
+	}
+	for _, p := range parts[:2] {
+		if p == "" || strings.Trim(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") != "" {
+			return false
+		}
+	}
+	return true
 }
 
 // dialledHost is host as net/http dials it: an ASCII host as it is, any

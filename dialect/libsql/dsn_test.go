@@ -10,6 +10,8 @@ import (
 
 func TestParseURL(t *testing.T) {
 	const tok = "eyJhbGciOiJFZERTQSJ9.secret-token"
+	// A JWT whose signature has no '_', so that it parses as a scheme.
+	const jwt = "eyJhbGciOiJFZERTQSJ9.eyJhIjoicncifQ.c2lnbmF0dXJl-b2Y"
 	tests := []struct {
 		dsn     string
 		url     string
@@ -59,6 +61,12 @@ func TestParseURL(t *testing.T) {
 		{dsn: "file:local.db", wantErr: "embedded libSQL engine"},
 		{dsn: ":memory:", wantErr: "embedded libSQL engine"},
 		{dsn: "postgres://h", wantErr: `unsupported scheme "postgres"`},
+		// A JWT pasted in the wrong place is never repeated.
+		{dsn: jwt + "://h", wantErr: "unsupported scheme (want"},
+		{dsn: "libsql://h/" + jwt, wantErr: "looks like an auth token"},
+		{dsn: "https://h/prefix/" + jwt + "/", wantErr: "looks like an auth token"},
+		{dsn: "libsql://" + jwt + "/", wantErr: "looks like an auth token"},
+		{dsn: "https://h/v1.2.3", url: "https://h/v1.2.3"},
 		{dsn: "db.turso.io", wantErr: "missing scheme: start the URL with libsql://"},
 		{dsn: "localhost:8080", wantErr: "missing scheme: start the URL with libsql://"},
 		{dsn: "127.0.0.1:8080?authToken=" + tok, wantErr: "missing scheme: start the URL with libsql://"},
@@ -84,7 +92,7 @@ func TestParseURL(t *testing.T) {
 		{dsn: "libsql://h\x7f?authToken=" + tok, wantErr: "control character"},
 	}
 	for _, tt := range tests {
-		t.Run(strings.ReplaceAll(tt.dsn, tok, "TOKEN"), func(t *testing.T) {
+		t.Run(strings.ReplaceAll(strings.ReplaceAll(tt.dsn, tok, "TOKEN"), jwt, "JWT"), func(t *testing.T) {
 			cfg, err := ParseURL(tt.dsn)
 			if tt.wantErr != "" {
 				if err == nil {
@@ -93,7 +101,7 @@ func TestParseURL(t *testing.T) {
 				if !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("error %q, want it to contain %q", err, tt.wantErr)
 				}
-				if strings.Contains(err.Error(), "secret-token") {
+				if strings.Contains(err.Error(), "secret-token") || strings.Contains(strings.ToLower(err.Error()), "eyj") {
 					t.Fatalf("error leaks the token: %q", err)
 				}
 				return

@@ -283,3 +283,13 @@ func cursorEntries(entries ...string) func(w http.ResponseWriter, flush func(), 
 		}
 	}
 }
+
+// cursorFakeURL is the URL of a fake server, over transport ("http" or
+// "ws"), that answers a query's cursor with entries.
+func cursorFakeURL(t testing.TB, transport string, entries []string) string {
+	t.Helper()
+	if transport == "http" {
+		return fake(t, &hranaHTTP{cursor: cursorEntries(entries...)}).URL()
+	}
+	return wsOf(wsFake(t, hranaWS(wsCursorEntriesFor(entries))))
+}

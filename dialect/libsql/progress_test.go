@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -97,9 +98,14 @@ func TestNoProgressIsATimeout(t *testing.T) {
 		}
 	})
 	t.Run("ws pages of replication indexes", func(t *testing.T) {
+		var pages atomic.Int64
 		drv := fakeDriver(t, wsOf(wsFake(t, hranaWS(func(r sqldtest.WSRequest) ([][]byte, bool) {
 			if r.Type == "fetch_cursor" {
-				return [][]byte{wsOK(r.ID, `{"type":"fetch_cursor","entries":[{"type":"step_begin","step":0,"cols":[]},{"type":"replication_index","replication_index":"3"}],"done":false}`)}, true
+				begin := ""
+				if pages.Add(1) == 1 {
+					begin = `{"type":"step_begin","step":0,"cols":[]},`
+				}
+				return [][]byte{wsOK(r.ID, `{"type":"fetch_cursor","entries":[`+begin+`{"type":"replication_index","replication_index":"3"}],"done":false}`)}, true
 			}
 			return nil, false
 		}))), libsql.WithRequestTimeout(shortTimeout))

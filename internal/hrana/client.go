@@ -70,7 +70,10 @@ type Client struct {
 	baseHosts  []string      // see baseurl.go
 	baseLogged atomic.Bool   // a refused base_url was logged
 	lastBase   atomic.Pointer[baseURLVerdict]
-	lastToken  atomic.Pointer[string] // the TokenFunc's last token, to scrub from errors
+	fixedToken *secretText                   // see secret.go
+	funcTokens atomic.Pointer[[]*lazySecret] // the TokenFunc's last tokens, newest first
+	tokensMu   sync.Mutex                    // orders updates of funcTokens
+	tokenWaits atomic.Int32                  // calls of the TokenFunc in progress
 
 	bgCtx    context.Context // ends with Close: best-effort closes of abandoned streams
 	bgCancel context.CancelFunc
@@ -99,6 +102,9 @@ func NewClient(cfg Config) (*Client, error) {
 		timeout:   requestTimeout(cfg.RequestTimeout),
 		maxSize:   maxResponseSize(cfg.MaxResponseSize),
 		baseHosts: normalizeHosts(cfg.BaseURLHosts),
+	}
+	if c.token != "" {
+		c.fixedToken = newSecretText(c.token)
 	}
 	c.bgCtx, c.bgCancel = context.WithCancel(context.Background())
 	hc := cfg.HTTPClient

@@ -46,11 +46,18 @@ type CursorEntry struct {
 // Cursor reads the entries of one batch. The stream may not be used until
 // the cursor is closed.
 type Cursor struct {
-	c       *Client
-	steps   int  // the batch's steps
-	step    int  // the step begun last
-	lastEnd bool // the last step ended (or the cursor failed as a whole)
-	done    bool
+	c     *Client
+	steps int // the batch's steps
+	// The entries seen so far, checked against the order of the spec
+	// (see take): step is the step begun or failed last, inStep says it
+	// has begun and not ended, nextStep is the lowest step a step_begin
+	// may name next.
+	step     int
+	inStep   bool
+	nextStep int
+	lastEnd  bool // the last step ended (or the cursor failed as a whole)
+	failed   bool // an error entry came: the batch failed as a whole
+	done     bool
 	// waitSince is when the caller began waiting for progress; the
 	// request timeout runs from it (zero: not waiting).
 	waitSince time.Time
@@ -74,9 +81,6 @@ type Cursor struct {
 	wsDone   bool
 	wsClosed bool
 }
-
-// maxDrain is how many entries Close reads after the last step ended.
-const maxDrain = 16
 
 // Cursor runs b on the stream and returns its entries as they come. Like
 // Pipeline, an exchange error resets the stream; a statement's error is an
@@ -163,7 +167,8 @@ func (c *Client) openCursor(ctx context.Context, w *watchdog, baton, base string
 		}
 		return nil, cursorStatusError(resp.StatusCode, data)
 	}
-	cur := &Cursor{c: c, steps: steps, body: resp.Body, r: bufio.NewReaderSize(resp.Body, 4<<10), w: w}
+	cur := newCursor(c, resp.Body, steps)
+	cur.w = w
 	head, err := cur.readHead()
 	if err != nil {
 		resp.Body.Close()
@@ -207,8 +212,9 @@ var refusedBatchCodes = []struct{ prefix, code string }{
 	{"Specifying both positional and named arguments is not supported", "ARGS_BOTH_POSITIONAL_AND_NAMED"},
 }
 
-func newCursor(c *Client, body io.ReadCloser) *Cursor {
-	return &Cursor{c: c, body: body, r: bufio.NewReaderSize(body, 4<<10)}
+// newCursor reads the HTTP body of a cursor over a batch of steps.
+func newCursor(c *Client, body io.ReadCloser, steps int) *Cursor {
+	return &Cursor{c: c, steps: steps, body: body, r: bufio.NewReaderSize(body, 4<<10)}
 }
 
 // cursorHead is the first line of a cursor's body.
@@ -270,7 +276,7 @@ func (c *Cursor) line() ([]byte, error) {
 			return nil, e
 		}
 	}
-	return nil, &TransportError{Err: fmt.Errorf("reading a cursor: %w", c.c.scrubErr(err))}
+	return nil, &TransportError{Err: wrap("reading a cursor", c.c.scrubErr(err))}
 }
 
 // abort ends the body because the caller's context ended.
@@ -311,7 +317,7 @@ func (c *Cursor) next() (*CursorEntry, error) {
 		}
 	}
 	e, err := c.nextEntry()
-	if err != nil || progress(e) {
+	if err != nil || c.progress(e) {
 		c.waitSince = time.Time{}
 		if c.w != nil {
 			c.w.pause()
@@ -320,9 +326,14 @@ func (c *Cursor) next() (*CursorEntry, error) {
 	return e, err
 }
 
-// progress reports whether delivering e is progress: a row, or the end of
-// a step. A step_begin alone is not (a server could send them forever).
-func progress(e *CursorEntry) bool { return e == nil || e.Type != "step_begin" }
+// progress reports whether delivering e (checked by take) is progress:
+// an entry of the batch's last step, whose rows the caller reads, or the
+// failure of a step or of the batch. The entries of earlier steps (a
+// transaction's BEGIN) are not, however many rows a server sends there;
+// take bounds how many of the others can come.
+func (c *Cursor) progress(e *CursorEntry) bool {
+	return e == nil || e.Type == "error" || e.Type == "step_error" || c.step == c.steps-1
+}
 
 func (c *Cursor) nextEntry() (*CursorEntry, error) {
 	if c.ws != nil {
@@ -341,7 +352,9 @@ func (c *Cursor) nextEntry() (*CursorEntry, error) {
 			continue
 		}
 		if row, ok := parseRow(line); ok {
-			return &CursorEntry{Type: "row", Row: row}, nil
+			e := &CursorEntry{Type: "row", Row: row}
+			_, err := c.take(e)
+			return e, err
 		}
 		var e CursorEntry
 		if err := json.Unmarshal(line, &e); err != nil {
@@ -354,31 +367,68 @@ func (c *Cursor) nextEntry() (*CursorEntry, error) {
 }
 
 // take checks an entry and says whether the caller gets it: entries of
-// other types are skipped, and replication indexes recorded.
+// other types are skipped, and replication indexes recorded. The others
+// must come in the order of the spec: steps in increasing order, each
+// with step_begin, its rows, then step_end or step_error (or step_error
+// alone), and an error entry last. A server that breaks it (rows outside
+// a step, a step begun twice) is a protocol error: it would otherwise be
+// read as rows of the wrong statement, or keep a caller waiting for a
+// step that never begins.
 func (c *Cursor) take(e *CursorEntry) (bool, error) {
 	switch e.Type {
-	case "row", "step_begin", "step_end":
-	case "step_error", "error":
-		if e.Error == nil {
-			return false, &ProtocolError{Msg: "a cursor entry of type " + e.Type + " without its error"}
-		}
+	case "row", "step_begin", "step_end", "step_error", "error":
 	case "replication_index":
 		c.c.observe(e.ReplicationIndex)
 		return false, nil
 	default:
 		return false, nil
 	}
+	if (e.Type == "step_error" || e.Type == "error") && e.Error == nil {
+		return false, &ProtocolError{Msg: "a cursor entry of type " + e.Type + " without its error"}
+	}
+	if c.failed || (c.lastEnd && e.Type != "error") {
+		return false, &ProtocolError{Msg: "a cursor entry of type " + e.Type + " after the end of the batch"}
+	}
 	switch e.Type {
 	case "step_begin":
-		c.step = e.Step
+		if c.inStep || e.Step < c.nextStep || e.Step >= c.steps {
+			return false, c.outOfOrder(e)
+		}
+		c.inStep, c.step, c.nextStep = true, e.Step, e.Step+1
+	case "row":
+		if !c.inStep {
+			return false, c.outOfOrder(e)
+		}
 	case "step_end": // it names no step: the one begun last
+		if !c.inStep {
+			return false, c.outOfOrder(e)
+		}
+		c.inStep = false
 		c.lastEnd = c.step == c.steps-1
 	case "step_error":
+		if (c.inStep && e.Step != c.step) || (!c.inStep && (e.Step < c.nextStep || e.Step >= c.steps)) {
+			return false, c.outOfOrder(e)
+		}
+		c.inStep, c.step, c.nextStep = false, e.Step, e.Step+1
 		c.lastEnd = e.Step == c.steps-1
 	case "error":
-		c.lastEnd = true
+		c.inStep, c.failed, c.lastEnd = false, true, true
 	}
 	return true, nil
+}
+
+// outOfOrder is the error for an entry that breaks the order of take.
+func (c *Cursor) outOfOrder(e *CursorEntry) error {
+	msg := "a cursor entry of type " + e.Type
+	if e.Type == "step_begin" || e.Type == "step_error" {
+		msg += fmt.Sprintf(" for step %d", e.Step)
+	}
+	if c.inStep {
+		msg += fmt.Sprintf(" inside step %d", c.step)
+	} else {
+		msg += " outside a step"
+	}
+	return &ProtocolError{Msg: fmt.Sprintf("%s, of a batch of %d steps", msg, c.steps)}
 }
 
 // Close ends the cursor, so that the stream is free for the next request:
@@ -388,12 +438,13 @@ func (c *Cursor) Close() error {
 	if c.ws != nil {
 		return c.c.sanitize(c.wsClose())
 	}
-	if c.lastEnd {
-		for i := 0; i < maxDrain && !c.done; i++ {
-			if _, err := c.Next(); err != nil {
-				break
-			}
-		}
+	if c.lastEnd && !c.done {
+		// What is left after the last step is its replication index:
+		// read to the end, so that the connection is kept, within one
+		// request timeout whatever the caller's context allows.
+		bound := time.AfterFunc(c.c.backgroundBound(), func() { c.abort(&TimeoutError{After: c.c.backgroundBound()}) })
+		_, _ = c.Next()
+		bound.Stop()
 	}
 	c.done = true
 	c.body.Close()

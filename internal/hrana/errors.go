@@ -147,19 +147,43 @@ func IsOverloaded(err error) bool {
 
 func validUTF8(s string) bool { return utf8.ValidString(s) }
 
+// maxErrorText bounds the whole text of an error leaving the package: the
+// server's parts are excerpts, so only an error that froze a server's
+// text before it was cleaned can pass it.
+const maxErrorText = 4 * maxMessage
+
 // sanitize cleans the server's text in every error of err's chain (see the
 // top of this file) and returns err. As a last guard, an error whose text
-// still holds a token is replaced by its scrubbed text.
+// still holds a token is replaced by its scrubbed text, and one still too
+// long is clipped.
 func (c *Client) sanitize(err error) error {
 	if err == nil {
 		return nil
 	}
 	c.cleanChain(err, 0)
-	if msg := err.Error(); c.scrub(msg) != msg {
-		return scrubbedError(c.scrub(msg))
+	msg := err.Error()
+	if clean := c.scrub(msg); clean != msg {
+		return scrubbedError(clip(clean, maxErrorText))
+	}
+	if len(msg) > maxErrorText {
+		return &clippedError{msg: clip(msg, maxErrorText), err: err}
 	}
 	return err
 }
+
+// wrap is err with what happened before it. Unlike fmt.Errorf's, its text
+// is read from err when printed, so that cleaning err in place (sanitize)
+// cleans it too: a text frozen before the cleaning would keep the server's
+// text whole, token included.
+func wrap(what string, err error) error { return &wrapped{what: what, err: err} }
+
+type wrapped struct {
+	what string
+	err  error
+}
+
+func (e *wrapped) Error() string { return e.what + ": " + e.err.Error() }
+func (e *wrapped) Unwrap() error { return e.err }
 
 func (c *Client) cleanChain(err error, depth int) {
 	if err == nil || depth > 32 {

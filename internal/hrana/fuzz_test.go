@@ -69,7 +69,7 @@ func FuzzHTTPError(f *testing.F) {
 	f.Add(404, []byte{0xff, 0xfe, 0})
 	f.Add(500, []byte(`{"error":"`+strings.Repeat("é", 5000)+`"}`))
 	f.Fuzz(func(t *testing.T, status int, body []byte) {
-		c := &Client{token: "secret-token"}
+		c, _ := NewClient(Config{URL: "http://x", AuthToken: "secret-token"})
 		err := c.sanitize(httpError(status, body))
 		e, ok := err.(*HTTPError)
 		if !ok {

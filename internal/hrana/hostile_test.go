@@ -1,7 +1,11 @@
 package hrana
 
 import (
+	"context"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -63,7 +67,7 @@ func TestCursorStatusError(t *testing.T) {
 // clipped, wherever it sits in an error chain.
 func TestSanitize(t *testing.T) {
 	const tok = "tok-0123456789abcdefghijklmnopqrstuvwxyz"
-	c := &Client{token: tok}
+	c, _ := NewClient(Config{URL: "http://x", AuthToken: tok})
 	long := strings.Repeat("é", 250) // 500 bytes: a clip at 512 would cut the token
 	for _, err := range []error{
 		&Error{Message: long + tok, Code: tok},
@@ -103,5 +107,81 @@ func TestSameOrigin(t *testing.T) {
 		if got := sameOrigin(a, b); got != c.want {
 			t.Errorf("%s, %s: %v", c.a, c.b, got)
 		}
+	}
+}
+
+// TestScrubEchoedTokens: a token echoed whole, cut anywhere, encoded as a
+// header dump or a URL would carry it, never shows; neither does one a
+// TokenFunc gave a while ago.
+func TestScrubEchoedTokens(t *testing.T) {
+	const tok = "eyJhbGciOiJFZERTQSJ9.eyJhIjoicncifQ.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg+/="
+	var pctUpper, pctLower strings.Builder
+	for i := 0; i < len(tok); i++ {
+		fmt.Fprintf(&pctUpper, "%%%02X", tok[i])
+		fmt.Fprintf(&pctLower, "%%%02x", tok[i])
+	}
+	echoes := map[string]string{
+		"whole":                      "invalid token " + tok,
+		"a prefix":                   "invalid token " + tok[:20] + "…",
+		"a suffix":                   "…" + tok[len(tok)-14:] + " expired",
+		"the middle":                 "x" + tok[30:45] + "y",
+		"query-escaped":              "GET /?jwt=" + url.QueryEscape(tok),
+		"path-escaped":               "GET /" + url.PathEscape(tok),
+		"percent-encoded, upper":     "token=" + pctUpper.String(),
+		"percent-encoded, lower":     "token=" + pctLower.String(),
+		"hex":                        "0x" + hex.EncodeToString([]byte(tok)),
+		"base64":                     base64.StdEncoding.EncodeToString([]byte(tok)),
+		"base64url":                  base64.RawURLEncoding.EncodeToString([]byte(tok)),
+		"base64 of the header":       base64.StdEncoding.EncodeToString([]byte("Bearer " + tok)),
+		"base64 of the header line":  base64.StdEncoding.EncodeToString([]byte("Authorization: Bearer " + tok + "\r\n")),
+		"a clipped base64 dump":      base64.StdEncoding.EncodeToString([]byte("Authorization: Bearer " + tok))[:60] + "…",
+		"a clipped hex dump":         hex.EncodeToString([]byte("Bearer " + tok))[:50],
+		"a clipped percent-encoding": "token=" + pctUpper.String()[:60],
+		"the middle of base64url":    base64.RawURLEncoding.EncodeToString([]byte(tok))[20:40],
+	}
+	shows := func(s string) bool {
+		forms := []string{tok, url.QueryEscape(tok), pctUpper.String(), pctLower.String(), hex.EncodeToString([]byte(tok))}
+		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawURLEncoding} {
+			for align := 0; align < 3; align++ {
+				b := enc.EncodeToString(append(make([]byte, align), tok...))
+				forms = append(forms, b[4:len(b)-4])
+			}
+		}
+		for _, f := range forms {
+			for i := 0; i+12 <= len(f); i++ {
+				if strings.Contains(s, f[i:i+12]) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	fixed, _ := NewClient(Config{URL: "http://x", AuthToken: tok})
+	n := 0
+	rotating, _ := NewClient(Config{URL: "http://x", TokenFunc: func(context.Context) (string, error) {
+		n++
+		if n == 1 {
+			return tok, nil
+		}
+		return fmt.Sprintf("another-token-%d-0123456789", n), nil
+	}})
+	for i := 0; i < rememberedTokens; i++ { // tok, then newer ones
+		if _, err := rotating.authToken(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, echo := range echoes {
+		if !shows(echo) {
+			t.Fatalf("%s: the case shows nothing", name)
+		}
+		for cname, c := range map[string]*Client{"fixed": fixed, "rotating": rotating} {
+			got := c.sanitize(&HTTPError{Status: 401, Message: echo}).Error()
+			if shows(got) || !strings.Contains(got, redacted) {
+				t.Errorf("%s, %s token: %s", name, cname, got)
+			}
+		}
+	}
+	if got := fixed.scrub("no such table: users"); got != "no such table: users" {
+		t.Fatalf("a text without the token changed: %s", got)
 	}
 }

@@ -317,7 +317,7 @@ const sampleCursor = `{"baton":"b","base_url":null}
 
 func TestCursorEntries(t *testing.T) {
 	c, _ := NewClient(Config{URL: "http://x"})
-	cur := newCursor(c, io.NopCloser(strings.NewReader(sampleCursor)))
+	cur := newCursor(c, io.NopCloser(strings.NewReader(sampleCursor)), 2)
 	h, err := cur.readHead()
 	if err != nil || h.Baton == nil || *h.Baton != "b" {
 		t.Fatalf("head: %+v, %v", h, err)
@@ -351,7 +351,7 @@ func FuzzCursor(f *testing.F) {
 	f.Add([]byte("{\"baton\":null}\n{\"type\":\"row\",\"row\":[{\"type\":\"float\",\"value\":1e400}]}\n"))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		c, _ := NewClient(Config{URL: "http://x"})
-		cur := newCursor(c, io.NopCloser(bytes.NewReader(body)))
+		cur := newCursor(c, io.NopCloser(bytes.NewReader(body)), 2)
 		if _, err := cur.readHead(); err != nil {
 			return
 		}

@@ -23,6 +23,7 @@ const maxRedirects = 3
 // rules above, and then under hc's own rules, if any.
 func (c *Client) withRedirectRules(hc *http.Client) *http.Client {
 	cp := *hc
+	cp.Transport = locationGuard{hc.Transport}
 	theirs := hc.CheckRedirect
 	cp.CheckRedirect = func(req *http.Request, via []*http.Request) error {
 		if len(via) > maxRedirects || !sameOrigin(req.URL, via[0].URL) {
@@ -60,12 +61,49 @@ func effectivePort(u *url.URL) string {
 	return "80"
 }
 
+// locationGuard hides from net/http a redirect's Location that does not
+// parse: net/http would fail the request with an error quoting the header
+// whole, whatever its size and content, before any redirect rule could
+// refuse it. The answer then reads as a redirect that was not followed.
+type locationGuard struct{ rt http.RoundTripper }
+
+// unreadableLocation marks an answer whose Location the guard hid.
+const unreadableLocation = "X-Hrana-Client-Unreadable-Location"
+
+func (g locationGuard) RoundTrip(req *http.Request) (*http.Response, error) {
+	rt := g.rt
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	resp, err := rt.RoundTrip(req)
+	if err == nil && resp.StatusCode/100 == 3 {
+		if loc := resp.Header.Get("Location"); loc != "" {
+			if _, perr := req.URL.Parse(loc); perr != nil {
+				resp.Header.Del("Location")
+				resp.Header.Set(unreadableLocation, "1")
+			}
+		}
+	}
+	return resp, err
+}
+
+// CloseIdleConnections passes http.Client.CloseIdleConnections on.
+func (g locationGuard) CloseIdleConnections() {
+	rt := g.rt
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	if ci, ok := rt.(interface{ CloseIdleConnections() }); ok {
+		ci.CloseIdleConnections()
+	}
+}
+
 // redirectError is the error for a redirect answer that was not followed.
 func redirectError(resp *http.Response) *HTTPError {
 	where := "nowhere (no Location header)"
 	if loc, err := resp.Location(); err == nil {
 		where = describeURL(loc)
-	} else if resp.Header.Get("Location") != "" {
+	} else if resp.Header.Get("Location") != "" || resp.Header.Get(unreadableLocation) != "" {
 		where = "an unreadable Location"
 	}
 	return &HTTPError{

@@ -230,7 +230,7 @@ func (c *Client) post(ctx context.Context, w *watchdog, url string, body []byte)
 		if errors.As(err, &tl) {
 			return nil, nil, err
 		}
-		return nil, nil, w.explain(&TransportError{Err: err})
+		return nil, nil, w.explain(&TransportError{Err: c.scrubErr(err)})
 	}
 	return data, resp, nil
 }

@@ -15,9 +15,12 @@ import (
 //     the bytes trickle in;
 //   - a cursor: from sending it to its header, then for each entry the
 //     caller asks for (time the caller spends between rows does not
-//     count). Progress is an entry delivered: blank lines, unknown or
-//     replication_index entries, a body trickling one byte at a time or
-//     WebSocket pages without entries do not restart the clock.
+//     count). Progress is an entry of the batch's last step delivered
+//     (see Cursor.progress): blank lines, unknown or replication_index
+//     entries, rows of an earlier step (a transaction's BEGIN), a body
+//     trickling one byte at a time or WebSocket pages without entries do
+//     not restart the clock. Closing reads what is left after the last
+//     step within one request timeout.
 //
 // The exchange itself runs under a context of its own (see detach.go), so
 // that the caller's cancellation ends only the caller's wait.
@@ -112,17 +115,35 @@ func (w *watchdog) explain(err error) error {
 	if err == nil || !w.fired.Load() {
 		return err
 	}
-	return &TransportError{Err: &TimeoutError{After: w.d}}
+	return timeoutOf(err, w.d)
+}
+
+// timeoutOf is the error for err, cut by the request timeout d: the
+// token function's, if it was the one waited for, else the server's.
+func timeoutOf(err error, d time.Duration) error {
+	if te := (*TimeoutError)(nil); errors.As(err, &te) && te.TokenFunc {
+		return err
+	}
+	if te := (*tokenError)(nil); errors.As(err, &te) {
+		return &TransportError{Err: &TimeoutError{After: d, TokenFunc: true}, NotSent: true}
+	}
+	return &TransportError{Err: &TimeoutError{After: d}}
 }
 
 // TimeoutError means the server made no progress on a request for the
-// request timeout (the caller's context had no deadline).
+// request timeout (the caller's context had no deadline), or the token
+// function did not return within it.
 type TimeoutError struct {
-	After time.Duration
+	After     time.Duration
+	TokenFunc bool
 }
 
 func (e *TimeoutError) Error() string {
-	return fmt.Sprintf("the server made no progress on the request for %v (the request timeout; give the context a deadline or set WithRequestTimeout to change it)", e.After)
+	what := "the server made no progress on the request"
+	if e.TokenFunc {
+		what = "the auth token function did not return"
+	}
+	return fmt.Sprintf("%s for %v (the request timeout; give the context a deadline or set WithRequestTimeout to change it)", what, e.After)
 }
 
 // Timeout marks it as a timeout for net.Error-style checks.

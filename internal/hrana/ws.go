@@ -118,7 +118,12 @@ func (c *Client) socket(ctx context.Context) (*wsSocket, error) {
 	case <-d.done:
 		return d.sock, d.err
 	case <-ctx.Done():
-		return nil, &TransportError{Err: ctxErr(ctx), NotSent: true}
+		err := ctxErr(ctx)
+		if te := (*TimeoutError)(nil); errors.As(err, &te) && c.tokenWaits.Load() > 0 {
+			// The dial's hello is waiting for the token, not the server.
+			err = &TimeoutError{After: te.After, TokenFunc: true}
+		}
+		return nil, &TransportError{Err: err, NotSent: true}
 	}
 }
 
@@ -161,7 +166,7 @@ func (c *Client) dialSocket(ctx context.Context) (*wsSocket, error) {
 		case resp != nil && resp.StatusCode/100 != 2 && resp.StatusCode != 101:
 			return nil, &TransportError{Err: &HTTPError{Status: resp.StatusCode, Message: "WebSocket upgrade refused"}, NotSent: true}
 		}
-		return nil, &TransportError{Err: fmt.Errorf("WebSocket: %w", c.explainDial(err)), NotSent: true}
+		return nil, &TransportError{Err: wrap("WebSocket", c.explainDial(err)), NotSent: true}
 	}
 	s := &wsSocket{
 		c: c, conn: conn, version: 3,
@@ -181,6 +186,9 @@ func (c *Client) dialSocket(ctx context.Context) (*wsSocket, error) {
 	conn.SetReadLimit(-1) // readLoop applies the client's own bound
 	if err := s.hello(ctx); err != nil {
 		conn.CloseNow()
+		if te := (*TimeoutError)(nil); errors.As(err, &te) && te.TokenFunc {
+			return nil, err
+		}
 		if ctx.Err() != nil {
 			return nil, &TransportError{Err: ctxErr(ctx), NotSent: true}
 		}
@@ -209,15 +217,15 @@ func (s *wsSocket) hello(ctx context.Context) error {
 	}
 	msg = append(msg, '}')
 	if err := s.conn.Write(ctx, websocket.MessageText, msg); err != nil {
-		return &TransportError{Err: fmt.Errorf("WebSocket hello: %w", s.c.scrubErr(err)), NotSent: true}
+		return &TransportError{Err: wrap("WebSocket hello", s.c.scrubErr(err)), NotSent: true}
 	}
 	_, r, err := s.conn.Reader(ctx)
 	if err != nil {
-		return &TransportError{Err: fmt.Errorf("WebSocket hello: %w", s.lostCause(err)), NotSent: true}
+		return &TransportError{Err: wrap("WebSocket hello", s.lostCause(err)), NotSent: true}
 	}
 	data, err := s.c.readLimited(r, "a WebSocket message")
 	if err != nil {
-		return &TransportError{Err: fmt.Errorf("WebSocket hello: %w", err), NotSent: true}
+		return &TransportError{Err: wrap("WebSocket hello", err), NotSent: true}
 	}
 	return decodeHello(data)
 }
@@ -632,7 +640,7 @@ func (s *Stream) wsPipeline(ctx context.Context, reqs []Request) ([]Result, erro
 		if e := answers[0].err; e != nil {
 			sock.release()
 			s.forget()
-			return nil, &TransportError{Err: fmt.Errorf("opening a stream: %w", e), NotSent: true}
+			return nil, &TransportError{Err: wrap("opening a stream", e), NotSent: true}
 		}
 		answers = answers[1:]
 	}

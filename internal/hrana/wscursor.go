@@ -2,7 +2,6 @@ package hrana
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"strconv"
 )
@@ -73,7 +72,7 @@ func (s *Stream) wsCursor(ctx context.Context, b Batch) (*Cursor, error) {
 		if e := answers[0].err; e != nil {
 			sock.release()
 			s.forget()
-			return nil, &TransportError{Err: fmt.Errorf("opening a stream: %w", e), NotSent: true}
+			return nil, &TransportError{Err: wrap("opening a stream", e), NotSent: true}
 		}
 		answers = answers[1:]
 	}
