@@ -248,7 +248,7 @@ type raceResult struct {
 // race runs n instances of Schema.Create (with WithLibSQL) at once, each
 // on its own driver, to the tables tables(i) gives instance i; every
 // instance plans before any applies.
-func race(t *testing.T, newDriver func() *libsql.Driver, n int, tables func(i int) []*entschema.Table) []raceResult {
+func race(t *testing.T, newDriver func() *libsql.Driver, n int, tables func(i int) []*entschema.Table, opts ...entschema.MigrateOption) []raceResult {
 	t.Helper()
 	ctx := context.Background()
 	b := newBarrier(n)
@@ -263,7 +263,7 @@ func race(t *testing.T, newDriver func() *libsql.Driver, n int, tables func(i in
 		go func() {
 			defer wg.Done()
 			cd := &countingDriver{Driver: drivers[i]}
-			err := migratetest.Migrate(ctx, cd, tables(i), schema.WithLibSQL(), entschema.WithDiffHook(b.hook()))
+			err := migratetest.Migrate(ctx, cd, tables(i), append([]entschema.MigrateOption{schema.WithLibSQL(), entschema.WithDiffHook(b.hook())}, opts...)...)
 			if err != nil && !b.passed() {
 				b.fail()
 			}
@@ -464,4 +464,39 @@ func firstDiff(a, b string) string {
 		}
 	}
 	return "no line"
+}
+
+// With ent's universal IDs (WithGlobalUniqueID), a new table also gets a
+// row in ent_types, its range: allocated once, whoever wins.
+func TestConcurrentNewTableUniversalID(t *testing.T) {
+	for _, e := range raceEngines(t) {
+		t.Run(e.name, func(t *testing.T) {
+			newDriver := e.open(t)
+			ctx, drv := context.Background(), newDriver()
+			p := prefix(t)
+			if err := migratetest.Migrate(ctx, drv, family(p, func(migratetest.Family) {}), entschema.WithGlobalUniqueID(true)); err != nil {
+				t.Fatal(err)
+			}
+			v2 := func(int) []*entschema.Table { return append(family(p, func(migratetest.Family) {}), labelsTable(p)) }
+			if e.shared {
+				drv.DB().SetMaxOpenConns(1)
+			}
+			results := race(t, newDriver, 4, v2, entschema.WithGlobalUniqueID(true))
+			drv.DB().SetMaxOpenConns(0)
+			for i, r := range results {
+				if r.err != nil {
+					t.Errorf("instance %d: %v", i, r.err)
+				}
+			}
+			env := raceEnv{p: p, drv: drv}
+			if n := env.one(t, fmt.Sprintf("SELECT count(*) FROM ent_types WHERE type = '%s_labels'", p)); n != "1" {
+				t.Fatalf("%s ent_types rows for the new table", n)
+			}
+			pos := env.one(t, fmt.Sprintf("SELECT id - 1 FROM ent_types WHERE type = '%s_labels'", p))
+			seq := env.one(t, fmt.Sprintf("SELECT seq >> 32 FROM sqlite_sequence WHERE name = '%s_labels'", p))
+			if pos != seq {
+				t.Fatalf("the table's range starts at %s<<32, its ent_types row is %s", seq, pos)
+			}
+		})
+	}
 }

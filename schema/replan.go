@@ -218,7 +218,12 @@ func pkRanges(ctx context.Context, conn dialect.ExecQuerier, cat *rebuild.Catalo
 	if ranges == nil {
 		return nil, nil
 	}
-	wanted := strings.Split(strings.TrimPrefix(ranges.Comment, "add pk ranges for "), ",")
+	// ent's comment lists the types as its INSERT's values:
+	// "add pk ranges for ('t1'),('t2') tables".
+	wanted := strings.Split(strings.TrimSuffix(strings.TrimPrefix(ranges.Comment, "add pk ranges for "), " tables"), ",")
+	for i, w := range wanted {
+		wanted[i] = strings.TrimSuffix(strings.TrimPrefix(w, "('"), "')")
+	}
 	var have []string
 	if cat.HasTable(entschema.TypeTable) {
 		var err error
@@ -247,7 +252,7 @@ func pkRanges(ctx context.Context, conn dialect.ExecQuerier, cat *rebuild.Catalo
 	}
 	return []*migrate.Change{{
 		Cmd:     fmt.Sprintf("INSERT INTO `%s` (`type`) VALUES %s", entschema.TypeTable, strings.Join(values, ", ")),
-		Comment: "add pk ranges for " + strings.Join(missing, ","),
+		Comment: fmt.Sprintf("add pk ranges for %s tables", strings.Join(values, ",")),
 	}}, nil
 }
 
