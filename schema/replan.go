@@ -36,6 +36,8 @@ import (
 // your own, tied to each other: the apply hook checks under the
 // migration's lock that the plan still holds, from what the diff hook
 // saw. Take a new pair for each migrate.NewMigrate (as WithLibSQL does).
+// A plan made again under the lock comes from the diff hook on: diff
+// hooks given before it (outside it) see only the first diff.
 func Hooks() (entschema.DiffHook, entschema.ApplyHook) {
 	s := &session{}
 	return s.diffHook, s.applyHook
