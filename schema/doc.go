@@ -5,7 +5,10 @@
 // and RENAME COLUMN, libSQL's ALTER COLUMN), checks the rows before a
 // constraint is tightened, and makes the table rebuilds left keep what
 // the database holds beyond the ent schema: indexes, triggers, views,
-// table options, generated and undeclared columns, statistics.
+// table options, generated and undeclared columns, statistics. Under the
+// migration's lock it checks that the tables are still what ent planned
+// from, and plans again if another migration changed them meanwhile (app
+// instances starting at once).
 //
 // Versioned migrations: Diff writes the next migration file of a
 // directory in Atlas's format, keeping those objects in the same way;

@@ -31,14 +31,16 @@ import (
 // indexes annotated with vector.Index become libSQL vector indexes.
 func WithLibSQL() entschema.MigrateOption {
 	return func(a *entschema.Atlas) {
-		entschema.WithDiffHook(DiffHook)(a)
-		entschema.WithApplyHook(ApplyHook)(a)
+		diff, apply := Hooks()
+		entschema.WithDiffHook(diff)(a)
+		entschema.WithApplyHook(apply)(a)
 		withVectorIndexes(a)
 	}
 }
 
 // DiffHook is WithLibSQL's diff hook, for entschema.WithDiffHook among
-// hooks of your own. It keeps ent from planning changes it does not mean:
+// hooks of your own (Hooks gives it tied to the apply hook, as WithLibSQL
+// uses it). It keeps ent from planning changes it does not mean:
 //
 //   - SQLite stores a default expression in parentheses, and Atlas
 //     compares the stored "(CURRENT_TIMESTAMP)" with ent's
@@ -48,7 +50,12 @@ func WithLibSQL() entschema.MigrateOption {
 //     generated column: the desired table takes them from the database,
 //     where Atlas would rebuild the table to remove them.
 func DiffHook(next entschema.Differ) entschema.Differ {
-	return entschema.DiffFunc(func(current, desired *atlas.Schema) ([]atlas.Change, error) {
+	return entschema.DiffFunc(libsqlDiff(next))
+}
+
+// libsqlDiff is DiffHook's diff.
+func libsqlDiff(next entschema.Differ) func(current, desired *atlas.Schema) ([]atlas.Change, error) {
+	return func(current, desired *atlas.Schema) ([]atlas.Change, error) {
 		for _, dt := range desired.Tables {
 			ct, ok := current.Table(dt.Name)
 			if !ok {
@@ -58,7 +65,7 @@ func DiffHook(next entschema.Differ) entschema.Differ {
 			adoptUndeclared(ct, dt)
 		}
 		return next.Diff(current, desired)
-	})
+	}
 }
 
 // stableDefaults gives dt's defaults the stored form of ct's where they
@@ -119,12 +126,20 @@ func wrapped(x string) bool {
 	return depth == 0
 }
 
-// ApplyHook is WithLibSQL as an apply hook, for entschema.WithApplyHook
+// ApplyHook is WithLibSQL's apply hook, for entschema.WithApplyHook
 // among hooks of your own. It reads the database through the migration's
 // transaction: the catalog for the rebuilds, and counts for the checks.
 // Given twice (WithLibSQL passed by hand to a client that already applies
-// it by default), it runs once.
+// it by default), it runs once. Alone it cannot tell whether another
+// migration changed the tables since ent planned (see replan.go): take it
+// from Hooks, tied to the diff hook, for that.
 func ApplyHook(next entschema.Applier) entschema.Applier {
+	return applyHook(next, func() *inspected { return nil })
+}
+
+// applyHook is ApplyHook, checking that the plan still holds under the
+// migration's lock when inspected says from what it was made.
+func applyHook(next entschema.Applier, inspectedNow func() *inspected) entschema.Applier {
 	return entschema.ApplyFunc(func(ctx context.Context, conn dialect.ExecQuerier, plan *migrate.Plan) error {
 		if ctx.Value(appliedKey{}) != nil {
 			return next.Apply(ctx, conn, plan)
@@ -134,6 +149,12 @@ func ApplyHook(next entschema.Applier) entschema.Applier {
 			count:   entCounter(conn),
 			libsql:  true,
 			catalog: func(ctx context.Context) (*rebuild.Catalog, error) { return rebuild.Read(ctx, conn) },
+		}
+		if in := inspectedNow(); in != nil {
+			var err error
+			if plan, err = in.holding(ctx, conn, p, plan); err != nil {
+				return err
+			}
 		}
 		out, err := p.rewrite(ctx, plan)
 		if err != nil {
