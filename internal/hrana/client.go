@@ -73,7 +73,6 @@ type Client struct {
 	fixedToken *secretText                   // see secret.go
 	funcTokens atomic.Pointer[[]*lazySecret] // the TokenFunc's last tokens, newest first
 	tokensMu   sync.Mutex                    // orders updates of funcTokens
-	tokenWaits atomic.Int32                  // calls of the TokenFunc in progress
 
 	bgCtx    context.Context // ends with Close: best-effort closes of abandoned streams
 	bgCancel context.CancelFunc

@@ -60,9 +60,7 @@ func (c *Client) authToken(ctx context.Context) (string, error) {
 	if c.tokenFunc == nil {
 		return c.token, nil
 	}
-	c.tokenWaits.Add(1)
 	tok, err := c.tokenFunc(ctx)
-	c.tokenWaits.Add(-1)
 	if err != nil {
 		if te := (*TimeoutError)(nil); errors.As(context.Cause(ctx), &te) {
 			return "", &TransportError{Err: &TimeoutError{After: te.After, TokenFunc: true}, NotSent: true}

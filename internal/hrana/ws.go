@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -92,6 +93,10 @@ type wsDial struct {
 	done chan struct{}
 	sock *wsSocket
 	err  error
+	// awaitingToken is set while the hello waits for the token function,
+	// and stays set if it fails: a caller that gives up meanwhile was
+	// waiting for the function, not for the server.
+	awaitingToken atomic.Bool
 }
 
 // socket returns the client's live socket, dialing one if needed. The
@@ -119,8 +124,7 @@ func (c *Client) socket(ctx context.Context) (*wsSocket, error) {
 		return d.sock, d.err
 	case <-ctx.Done():
 		err := ctxErr(ctx)
-		if te := (*TimeoutError)(nil); errors.As(err, &te) && c.tokenWaits.Load() > 0 {
-			// The dial's hello is waiting for the token, not the server.
+		if te := (*TimeoutError)(nil); errors.As(err, &te) && d.awaitingToken.Load() {
 			err = &TimeoutError{After: te.After, TokenFunc: true}
 		}
 		return nil, &TransportError{Err: err, NotSent: true}
@@ -134,7 +138,7 @@ func (c *Client) runDial(bg context.Context, d *wsDial) {
 	}
 	ctx, cancel := context.WithTimeoutCause(bg, bound, &TimeoutError{After: bound})
 	defer cancel()
-	sock, err := c.dialSocket(ctx)
+	sock, err := c.dialSocket(ctx, d)
 	c.wsMu.Lock()
 	if err == nil && bg.Err() != nil {
 		sock.fail(errClientClosed)
@@ -152,7 +156,7 @@ func (c *Client) runDial(bg context.Context, d *wsDial) {
 	close(d.done)
 }
 
-func (c *Client) dialSocket(ctx context.Context) (*wsSocket, error) {
+func (c *Client) dialSocket(ctx context.Context, d *wsDial) (*wsSocket, error) {
 	conn, resp, err := websocket.Dial(ctx, c.base, &websocket.DialOptions{
 		HTTPClient:   c.http,
 		Subprotocols: []string{"hrana3", "hrana2"},
@@ -184,7 +188,7 @@ func (c *Client) dialSocket(ctx context.Context) (*wsSocket, error) {
 		return nil, &TransportError{Err: &ProtocolError{Msg: "the server speaks no Hrana subprotocol over WebSocket; it chose", Quote: conn.Subprotocol()}, NotSent: true}
 	}
 	conn.SetReadLimit(-1) // readLoop applies the client's own bound
-	if err := s.hello(ctx); err != nil {
+	if err := s.hello(ctx, d); err != nil {
 		conn.CloseNow()
 		if te := (*TimeoutError)(nil); errors.As(err, &te) && te.TokenFunc {
 			return nil, err
@@ -204,11 +208,13 @@ func (c *Client) dialSocket(ctx context.Context) (*wsSocket, error) {
 }
 
 // hello authenticates the socket and waits for hello_ok.
-func (s *wsSocket) hello(ctx context.Context) error {
+func (s *wsSocket) hello(ctx context.Context, d *wsDial) error {
+	d.awaitingToken.Store(true)
 	token, err := s.c.authToken(ctx)
 	if err != nil {
 		return err
 	}
+	d.awaitingToken.Store(false)
 	msg := []byte(`{"type":"hello","jwt":`)
 	if token == "" {
 		msg = append(msg, "null"...)
