@@ -169,19 +169,27 @@ func pendingFiles(ctx context.Context, adrv migrate.Driver, drv dialect.Driver, 
 	if baseline != "" {
 		exopts = append(exopts, migrate.WithBaselineVersion(baseline))
 	}
-	ex, err := migrate.NewExecutor(adrv, dir, &revisions{conn: drv, dryRun: dryRun, hideRolledBack: true}, exopts...)
-	if err != nil {
-		return nil, err
+	// Atlas reads the revisions, then whether the database is empty: an
+	// Apply running beside this one can commit its first file (tables and
+	// revision row together) in between. Read again once: a database that
+	// really needs a baseline still has tables and no revisions.
+	for attempt := 0; ; attempt++ {
+		ex, err := migrate.NewExecutor(adrv, dir, &revisions{conn: drv, dryRun: dryRun, hideRolledBack: true}, exopts...)
+		if err != nil {
+			return nil, err
+		}
+		pending, err := ex.Pending(ctx)
+		var nc *migrate.NotCleanError
+		switch {
+		case errors.Is(err, migrate.ErrNoPendingFiles):
+			return nil, nil
+		case errors.As(err, &nc) && attempt == 0:
+			continue
+		case errors.As(err, &nc):
+			return nil, refusal(ErrNeedsBaseline, "the database has tables but no migration revisions (%s): give the version it is at as the baseline", nc.Reason)
+		}
+		return pending, err
 	}
-	pending, err := ex.Pending(ctx)
-	var nc *migrate.NotCleanError
-	switch {
-	case errors.Is(err, migrate.ErrNoPendingFiles):
-		return nil, nil
-	case errors.As(err, &nc):
-		return nil, refusal(ErrNeedsBaseline, "the database has tables but no migration revisions (%s): give the version it is at as the baseline", nc.Reason)
-	}
-	return pending, err
 }
 
 // atlasDriver is Atlas's SQLite driver over drv.

@@ -139,18 +139,12 @@ func raceEngines(t *testing.T) []raceEngine {
 		t.Log("this build has no cgo: the embedded engine is not tested")
 		return es
 	}
-	// The embedded engine has no busy timeout: separate drivers on one
-	// file fail with "database is locked" at once instead of queueing,
-	// whatever runs. Instances of one process share a driver, here with
-	// one connection, so that migrations queue in the pool.
+	// Each instance opens the file itself, as a separate process would; a
+	// write meeting another's lock waits (embedded.DefaultBusyTimeout).
 	return append(es, raceEngine{"embedded", func(t *testing.T) func() *libsql.Driver {
-		drv, err := libsql.Open("file:" + t.TempDir() + "/race.db")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { drv.Close() })
-		return func() *libsql.Driver { return drv }
-	}, true})
+		url := "file:" + t.TempDir() + "/race.db"
+		return func() *libsql.Driver { return openURL(t, url) }
+	}, false})
 }
 
 func TestConcurrentSchemaCreate(t *testing.T) {

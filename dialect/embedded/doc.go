@@ -18,3 +18,11 @@
 // libsql-client-go does, so the two cannot be linked into one binary; the
 // pure-Go core (dialect/libsql) imports neither.
 package embedded
+
+import "time"
+
+// DefaultBusyTimeout is how long a statement waits for a lock another
+// connection (or process) holds on the file before it fails with
+// SQLITE_BUSY, as go-sqlite3 waits by default. Set it per URL with
+// busyTimeout (0 fails at once).
+const DefaultBusyTimeout = 5 * time.Second

@@ -191,3 +191,58 @@ func TestEngineErrors(t *testing.T) {
 		t.Fatalf("a query: %v", err)
 	}
 }
+
+// Two drivers (two processes, say) on one file: a write that meets the
+// other's transaction waits for it (DefaultBusyTimeout) instead of failing
+// at once with SQLITE_BUSY, SQLite's default; busyTimeout=0 keeps that.
+func TestBusyTimeout(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "busy.db")
+	open := func(query string) *libsql.Driver {
+		drv, err := libsql.Open("file:" + path + query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { drv.Close() })
+		return drv
+	}
+	holder, waiter, impatient := open(""), open(""), open("?busyTimeout=0")
+	if _, err := holder.DB().ExecContext(ctx, "CREATE TABLE b (x)"); err != nil {
+		t.Fatal(err)
+	}
+	var timeout int
+	if err := waiter.DB().QueryRowContext(ctx, "PRAGMA busy_timeout").Scan(&timeout); err != nil || timeout != int(embedded.DefaultBusyTimeout.Milliseconds()) {
+		t.Fatalf("busy_timeout = %d (%v), want %d", timeout, err, embedded.DefaultBusyTimeout.Milliseconds())
+	}
+
+	tx, err := holder.DB().BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO b VALUES (1)"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := impatient.DB().ExecContext(ctx, "INSERT INTO b VALUES (3)"); err == nil || !strings.Contains(err.Error(), "database is locked") {
+		t.Fatalf("with busyTimeout=0, a write meeting a transaction: %v, want SQLITE_BUSY", err)
+	}
+	wrote := make(chan error, 1)
+	go func() {
+		_, err := waiter.DB().ExecContext(ctx, "INSERT INTO b VALUES (2)")
+		wrote <- err
+	}()
+	select {
+	case err := <-wrote:
+		t.Fatalf("the write did not wait for the other driver's transaction: %v", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-wrote; err != nil {
+		t.Fatalf("the waiting write failed once the lock was free: %v", err)
+	}
+	var n int
+	if err := waiter.DB().QueryRowContext(ctx, "SELECT count(*) FROM b").Scan(&n); err != nil || n != 2 {
+		t.Fatalf("rows: %d, %v", n, err)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	"time"
 
 	// Registers the database/sql name "libsql".
 	_ "github.com/tursodatabase/go-libsql"
@@ -13,7 +14,7 @@ import (
 
 // openFile opens a local database with go-libsql's driver, its errors
 // passed through mapError.
-func openFile(dsn string) (*sql.DB, error) {
+func openFile(dsn string, busyTimeout time.Duration) (*sql.DB, error) {
 	probe, err := sql.Open("libsql", dsn) // connects to nothing
 	if err != nil {
 		return nil, err
@@ -28,5 +29,5 @@ func openFile(dsn string) (*sql.DB, error) {
 	if err != nil {
 		return nil, mapError(err)
 	}
-	return sql.OpenDB(wrapConnector(c)), nil
+	return sql.OpenDB(wrapConnector(c, busyTimeout)), nil
 }

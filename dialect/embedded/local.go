@@ -23,16 +23,20 @@ type localURL struct {
 	syncURL      string // the primary of an embedded replica
 	authToken    string
 	syncInterval time.Duration
+	busyTimeout  time.Duration // how long a statement waits for another connection's lock
 }
 
-// parseLocal parses file:PATH[?syncUrl=URL&authToken=T&syncInterval=D],
+// maxBusyTimeout keeps the milliseconds within SQLite's int.
+const maxBusyTimeout = 24 * time.Hour
+
+// parseLocal parses file:PATH[?syncUrl=URL&authToken=T&syncInterval=D&busyTimeout=D],
 // file::memory: and :memory:. Errors never repeat the URL: it may hold a
 // token.
 func parseLocal(dsn string) (*localURL, error) {
 	rest, ok := strings.CutPrefix(dsn, "file:")
 	if !ok {
 		if dsn == ":memory:" {
-			return &localURL{path: ":memory:"}, nil
+			return &localURL{path: ":memory:", busyTimeout: DefaultBusyTimeout}, nil
 		}
 		return nil, errors.New("embedded: want a file: URL")
 	}
@@ -41,7 +45,7 @@ func parseLocal(dsn string) (*localURL, error) {
 	if path == "" {
 		return nil, errors.New("embedded: the file: URL names no file")
 	}
-	lu := &localURL{path: path}
+	lu := &localURL{path: path, busyTimeout: DefaultBusyTimeout}
 	q, err := url.ParseQuery(query)
 	if err != nil {
 		return nil, errors.New("embedded: malformed query in the file: URL")
@@ -65,12 +69,21 @@ func parseLocal(dsn string) (*localURL, error) {
 				return nil, fmt.Errorf("embedded: syncInterval %q is not a positive duration (e.g. 30s)", v)
 			}
 			lu.syncInterval = d
+		case "busyTimeout", "busy_timeout":
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 0 || d > maxBusyTimeout {
+				return nil, fmt.Errorf("embedded: busyTimeout %q is not a duration from 0 to %v (e.g. 5s)", v, maxBusyTimeout)
+			}
+			lu.busyTimeout = d
 		default:
-			return nil, fmt.Errorf("embedded: unknown parameter %q in the file: URL (known: syncUrl, authToken, syncInterval)", key)
+			return nil, fmt.Errorf("embedded: unknown parameter %q in the file: URL (known: syncUrl, authToken, syncInterval, busyTimeout)", key)
 		}
 	}
 	if lu.syncURL == "" && (lu.authToken != "" || lu.syncInterval != 0) {
 		return nil, errors.New("embedded: authToken and syncInterval need syncUrl (an embedded replica)")
+	}
+	if lu.syncURL != "" && (q.Has("busyTimeout") || q.Has("busy_timeout")) {
+		return nil, errors.New("embedded: busyTimeout is for local files; an embedded replica writes to its primary")
 	}
 	if lu.path == ":memory:" && lu.syncURL != "" {
 		return nil, errors.New("embedded: an embedded replica needs a file, not :memory:")
@@ -98,7 +111,7 @@ func open(dsn, authToken string) (*sql.DB, error) {
 		}
 		return r.db, nil
 	}
-	db, err := openFile("file:" + lu.path)
+	db, err := openFile("file:"+lu.path, lu.busyTimeout)
 	if err != nil {
 		return nil, fmt.Errorf("embedded: %w", err)
 	}
@@ -149,7 +162,9 @@ func newReplica(lu *localURL) (*Replica, error) {
 	if err != nil {
 		return nil, fmt.Errorf("embedded: opening the replica: %s", redact(err.Error(), lu.authToken))
 	}
-	db := sql.OpenDB(wrapConnector(c))
+	// No busy timeout: a replica sends PRAGMA busy_timeout to its
+	// primary, which refuses it, and its writes take the primary's locks.
+	db := sql.OpenDB(wrapConnector(c, 0))
 	return &Replica{db: db, connector: c, drv: libsql.OpenDB(db)}, nil
 }
 

@@ -13,13 +13,15 @@ func TestParseLocal(t *testing.T) {
 		dsn  string
 		want localURL
 	}{
-		{"file:app.db", localURL{path: "app.db"}},
-		{"file:///var/data/app.db", localURL{path: "/var/data/app.db"}},
-		{"file::memory:", localURL{path: ":memory:"}},
-		{":memory:", localURL{path: ":memory:"}},
+		{"file:app.db", localURL{path: "app.db", busyTimeout: DefaultBusyTimeout}},
+		{"file:///var/data/app.db", localURL{path: "/var/data/app.db", busyTimeout: DefaultBusyTimeout}},
+		{"file::memory:", localURL{path: ":memory:", busyTimeout: DefaultBusyTimeout}},
+		{":memory:", localURL{path: ":memory:", busyTimeout: DefaultBusyTimeout}},
 		{"file:r.db?syncUrl=http://127.0.0.1:8080&authToken=T&syncInterval=30s",
-			localURL{path: "r.db", syncURL: "http://127.0.0.1:8080", authToken: "T", syncInterval: 30 * time.Second}},
-		{"file:r.db?sync_url=libsql://db.turso.io&jwt=T", localURL{path: "r.db", syncURL: "libsql://db.turso.io", authToken: "T"}},
+			localURL{path: "r.db", syncURL: "http://127.0.0.1:8080", authToken: "T", syncInterval: 30 * time.Second, busyTimeout: DefaultBusyTimeout}},
+		{"file:r.db?sync_url=libsql://db.turso.io&jwt=T", localURL{path: "r.db", syncURL: "libsql://db.turso.io", authToken: "T", busyTimeout: DefaultBusyTimeout}},
+		{"file:a.db?busyTimeout=0", localURL{path: "a.db"}},
+		{"file:a.db?busy_timeout=250ms", localURL{path: "a.db", busyTimeout: 250 * time.Millisecond}},
 	}
 	for _, tt := range ok {
 		got, err := parseLocal(tt.dsn)
@@ -35,6 +37,10 @@ func TestParseLocal(t *testing.T) {
 		"file:a.db?syncUrl=x&authToken=SECRET&jwt=OTHER": "conflicting auth tokens",
 		"file::memory:?syncUrl=http://x":                 "needs a file",
 		"file:a.db?syncUrl=x&syncUrl=y":                  "given 2 times",
+		"file:a.db?busyTimeout=5":                        "not a duration from 0",
+		"file:a.db?busyTimeout=-1s":                      "not a duration from 0",
+		"file:a.db?busyTimeout=1000h":                    "not a duration from 0",
+		"file:r.db?syncUrl=x&busyTimeout=1s":             "for local files",
 	}
 	for dsn, want := range bad {
 		_, err := parseLocal(dsn)

@@ -3,25 +3,53 @@ package embedded
 import (
 	"context"
 	"database/sql/driver"
+	"fmt"
 	"io"
+	"strconv"
+	"time"
 )
 
 // The types here wrap go-libsql's connector, connections, statements,
 // rows and transactions only to pass every error through mapError. They
 // implement the interfaces go-libsql's do, and nothing more.
 
-type connector struct{ inner driver.Connector }
+type connector struct {
+	inner       driver.Connector
+	busyTimeout time.Duration // set on every new connection
+}
 
 var _ io.Closer = (*connector)(nil)
 
-func wrapConnector(c driver.Connector) *connector { return &connector{inner: c} }
+func wrapConnector(c driver.Connector, busyTimeout time.Duration) *connector {
+	return &connector{inner: c, busyTimeout: busyTimeout}
+}
 
 func (c *connector) Connect(ctx context.Context) (driver.Conn, error) {
 	cn, err := c.inner.Connect(ctx)
 	if err != nil {
 		return nil, mapError(err)
 	}
-	return &conn{inner: cn}, nil
+	wrapped := &conn{inner: cn}
+	if err := wrapped.setBusyTimeout(ctx, c.busyTimeout); err != nil {
+		cn.Close()
+		return nil, err
+	}
+	return wrapped, nil
+}
+
+// setBusyTimeout makes the connection wait up to d for another
+// connection's lock. SQLite's own default is not to wait at all: two
+// processes (or two drivers) on one file would fail with SQLITE_BUSY
+// whenever their writes met.
+func (c *conn) setBusyTimeout(ctx context.Context, d time.Duration) error {
+	if d == 0 {
+		return nil // SQLite's default
+	}
+	r, err := c.QueryContext(ctx, "PRAGMA busy_timeout = "+strconv.FormatInt(d.Milliseconds(), 10), nil)
+	if err != nil {
+		return fmt.Errorf("embedded: setting the busy timeout: %w", err)
+	}
+	return r.Close()
 }
 
 func (c *connector) Driver() driver.Driver { return c.inner.Driver() }
@@ -34,7 +62,15 @@ func (c *connector) Close() error {
 	return nil
 }
 
-type conn struct{ inner driver.Conn }
+type conn struct {
+	inner     driver.Conn
+	immediate bool // the next transaction begins with BEGIN IMMEDIATE
+}
+
+// BeginImmediateNext makes the next transaction BEGIN IMMEDIATE: the
+// libSQL driver's migrations ask for it, so that they queue for the
+// write lock instead of failing with SQLITE_BUSY.
+func (c *conn) BeginImmediateNext() { c.immediate = true }
 
 var (
 	_ driver.ConnPrepareContext = (*conn)(nil)
@@ -68,6 +104,13 @@ func (c *conn) Begin() (driver.Tx, error) {
 }
 
 func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	if c.immediate {
+		c.immediate = false
+		if _, err := c.ExecContext(ctx, "BEGIN IMMEDIATE", nil); err != nil {
+			return nil, err
+		}
+		return immediateTx{c}, nil
+	}
 	var t driver.Tx
 	var err error
 	if bc, ok := c.inner.(driver.ConnBeginTx); ok {
@@ -166,3 +209,14 @@ type tx struct{ inner driver.Tx }
 
 func (t tx) Commit() error   { return mapError(t.inner.Commit()) }
 func (t tx) Rollback() error { return mapError(t.inner.Rollback()) }
+
+// immediateTx is a transaction the connection began itself.
+type immediateTx struct{ c *conn }
+
+func (t immediateTx) Commit() error   { return t.end("COMMIT") }
+func (t immediateTx) Rollback() error { return t.end("ROLLBACK") }
+
+func (t immediateTx) end(stmt string) error {
+	_, err := t.c.ExecContext(context.Background(), stmt, nil)
+	return err
+}

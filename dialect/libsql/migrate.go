@@ -74,6 +74,7 @@ func beginMigration(ctx context.Context, db *sql.DB, opts *sql.TxOptions) (*Migr
 	ours := conn.Raw(immediateNext) == nil
 	m := &Migration{ctx: ctx, conn: conn, batches: ours}
 	if !ours {
+		_ = conn.Raw(otherImmediateNext)
 		if m.restore, err = foreignKeysSetting(ctx, conn); err != nil {
 			discard(conn)
 			return nil, wrapError("migration: reading PRAGMA foreign_keys", err)
@@ -240,6 +241,21 @@ func immediateNext(dc any) error {
 		return errors.New("not a libsql connection")
 	}
 	c.immediateNext = true
+	return nil
+}
+
+// immediateBeginner is another driver's connection (the embedded
+// engine's) that can open its next transaction with BEGIN IMMEDIATE.
+// A deferred BEGIN would take the write lock only at the first write,
+// after the migration read the schema; meeting another migration there,
+// SQLite fails at once with SQLITE_BUSY (waiting could deadlock), where
+// BEGIN IMMEDIATE waits for the busy timeout.
+type immediateBeginner interface{ BeginImmediateNext() }
+
+func otherImmediateNext(dc any) error {
+	if ib, ok := dc.(immediateBeginner); ok {
+		ib.BeginImmediateNext()
+	}
 	return nil
 }
 
