@@ -49,6 +49,7 @@ type connOptions struct {
 	beginSQL       string
 	stickyIdle     time.Duration // how long an idle sticky stream is trusted to live
 	requestTimeout time.Duration // Config.RequestTimeout, for the backoff of retry.go's rule 3
+	shared         *connShared
 }
 
 type txState uint8

@@ -61,6 +61,7 @@ type Cursor struct {
 	long      []byte // a line longer than r's buffer
 	w         *watchdog
 	head      *cursorHead
+	ans       *answer // a streamed pipeline answer (answer.go), not /v3/cursor
 	stopAbort func() bool
 	abortMu   sync.Mutex
 	abortErr  error // the caller's context ended
@@ -262,15 +263,21 @@ func (c *Cursor) line() ([]byte, error) {
 	if err == io.EOF {
 		return nil, io.EOF
 	}
+	return nil, c.readFailed(err)
+}
+
+// readFailed explains why reading the body failed: the caller's context
+// ended, the request timeout passed, or the transport broke.
+func (c *Cursor) readFailed(err error) error {
 	if cause := c.aborted(); cause != nil {
-		return nil, &TransportError{Err: cause}
+		return &TransportError{Err: cause}
 	}
 	if c.w != nil {
 		if e := c.w.explain(err); e != err {
-			return nil, e
+			return e
 		}
 	}
-	return nil, &TransportError{Err: fmt.Errorf("reading a cursor: %w", c.c.scrubErr(err))}
+	return &TransportError{Err: fmt.Errorf("reading a cursor: %w", c.c.scrubErr(err))}
 }
 
 // abort ends the body because the caller's context ended.
@@ -327,6 +334,21 @@ func progress(e *CursorEntry) bool { return e == nil || e.Type != "step_begin" }
 func (c *Cursor) nextEntry() (*CursorEntry, error) {
 	if c.ws != nil {
 		return c.wsNext()
+	}
+	if c.ans != nil {
+		e, err := c.ans.next()
+		switch err.(type) {
+		case nil:
+		case *ProtocolError, *ResponseTooLargeError:
+		default:
+			if err != io.EOF {
+				err = c.readFailed(err)
+			}
+		}
+		if err == io.EOF {
+			c.done = true
+		}
+		return e, err
 	}
 	for {
 		line, err := c.line()
@@ -388,7 +410,7 @@ func (c *Cursor) Close() error {
 	if c.ws != nil {
 		return c.c.sanitize(c.wsClose())
 	}
-	if c.lastEnd {
+	if c.lastEnd || c.ans != nil && c.ans.over {
 		for i := 0; i < maxDrain && !c.done; i++ {
 			if _, err := c.Next(); err != nil {
 				break
