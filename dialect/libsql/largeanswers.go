@@ -8,6 +8,7 @@ import (
 // connShared is what a connector's connections share.
 type connShared struct {
 	large largeAnswers
+	epoch inspectionEpoch // see inspect.go
 }
 
 // largeAnswers remembers the reads whose answers sqld refused as too
