@@ -61,3 +61,23 @@ func TestDescribeHidesToken(t *testing.T) {
 		t.Fatalf("describe: %q", d)
 	}
 }
+
+// Runs for several authors on one database: each replaces its posts
+// (deletes, then inserts), the pattern after which libSQL's vector index
+// loses rows until REINDEX. Every run still finds its author's two
+// nearest posts.
+func TestSearchAfterManyRuns(t *testing.T) {
+	url := "file:" + filepath.Join(t.TempDir(), "app.db")
+	_, wantSearch, _ := strings.Cut(want, "nearest to")
+	for round := 0; round < 4; round++ {
+		for _, user := range []string{"ada", "bob", "cy"} {
+			var out bytes.Buffer
+			if err := run(context.Background(), []string{"-url", url, "-user", user}, &out); err != nil {
+				t.Fatal(err)
+			}
+			if _, got, _ := strings.Cut(out.String(), "nearest to"); got != wantSearch {
+				t.Fatalf("round %d, %s: nearest to%s\nwant: nearest to%s", round, user, got, wantSearch)
+			}
+		}
+	}
+}

@@ -3,6 +3,7 @@ package schema_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -182,14 +183,18 @@ func TestVectorIndexBadDeclarations(t *testing.T) {
 	twoColumns.Indexes[0].Columns = twoColumns.Columns[1:3]
 	badSetting := vectorTable(name, vector.Index(vector.Cosine, vector.MaxNeighbors(0)), false)
 	badMetric := vectorTable(name, vector.Index("dot"), false)
+	hugeSearchL := vectorTable(name, vector.Index(vector.Cosine, vector.SearchL(1<<28)), false)
+	bitsByL2 := vectorTable(name, vector.Index(vector.L2, vector.CompressNeighbors(vector.F1Bit)), false)
 	for _, c := range []struct {
 		table *entschema.Table
 		want  string
 	}{
 		{onText, `vector index "` + name + `_embedding" of table "` + name + `": column "title" is string, not a vector column`},
 		{twoColumns, "it has 2 columns; a vector index has one"},
-		{badSetting, "invalid setting max_neighbors=0 (a positive integer)"},
+		{badSetting, "invalid setting max_neighbors=0 (an integer from 1 to 65536)"},
 		{badMetric, "invalid setting metric=dot"},
+		{hugeSearchL, "invalid setting search_l=268435456 (an integer from 1 to 65536)"},
+		{bitsByL2, "invalid setting compress_neighbors=float1bit with metric=l2 (libSQL compresses to float1bit for cosine only)"},
 	} {
 		err := migratetest.Migrate(ctx, drv, []*entschema.Table{c.table}, schema.WithLibSQL())
 		if err == nil || !strings.Contains(err.Error(), c.want) {
@@ -199,6 +204,115 @@ func TestVectorIndexBadDeclarations(t *testing.T) {
 	var n int
 	if err := drv.DB().QueryRow("SELECT count(*) FROM sqlite_master WHERE name = ?", name).Scan(&n); err != nil || n != 0 {
 		t.Fatalf("a failed declaration created the table: %d %v", n, err)
+	}
+}
+
+// Every setting, at the bounds vector.Index allows, is one sqld takes: the
+// index is created, searched, and not planned again. (Alpha(1e6) was once
+// written 'alpha=1e+06', which the migration refused.)
+func TestVectorIndexSettingsOnServer(t *testing.T) {
+	drv := openDriver(t)
+	db, ctx := drv.DB(), context.Background()
+	for i, ann := range []*entsql.IndexAnnotation{
+		vector.Index(vector.Cosine, vector.Alpha(1e6), vector.SearchL(vector.MaxSetting), vector.InsertL(vector.MaxSetting)),
+		vector.Index(vector.L2, vector.Alpha(1), vector.SearchL(1), vector.InsertL(1), vector.MaxNeighbors(1)),
+		vector.Index(vector.Cosine, vector.Alpha(1.25), vector.MaxNeighbors(64), vector.CompressNeighbors(vector.F1Bit)),
+		vector.Index(vector.L2, vector.CompressNeighbors(vector.F8)),
+		vector.Index(vector.L2, vector.CompressNeighbors(vector.F16)),
+		vector.Index(vector.L2, vector.CompressNeighbors(vector.FB16)),
+		vector.Index(vector.L2, vector.CompressNeighbors(vector.F32)),
+	} {
+		name := fmt.Sprintf("%s_set%d", prefix(t), i)
+		tables := []*entschema.Table{vectorTable(name, ann, false)}
+		if err := migratetest.Migrate(ctx, drv, tables, schema.WithLibSQL()); err != nil {
+			t.Fatalf("%s: %v", ann.Types[vector.IndexTypeKey], err)
+		}
+		fillVectors(t, db, name)
+		got := topK(t, db, name+"_embedding", vector.Vector{0, 0.1, 1}, vector.MaxK)
+		if i == 1 { // search_l=1: a search keeps about one candidate, not the best
+			if got == "" {
+				t.Errorf("search_l=1: nothing found")
+			}
+		} else if !strings.HasPrefix(got, "3,2,") || len(got) != len("3,2,4,1") { // nearest by both metrics: 3, then 2
+			t.Errorf("%s: top k: %s", ann.Types[vector.IndexTypeKey], got)
+		}
+		if plan := writeTo(t, drv, tables, schema.WithLibSQL()); plan != "" {
+			t.Errorf("%s: planned again:\n%s", ann.Types[vector.IndexTypeKey], plan)
+		}
+	}
+}
+
+// Two vector indexes on one table, one of them partial, beside a plain
+// one: created, searched, planned once, kept as written by a rebuild; and
+// a versioned diff writes them once.
+func TestTwoVectorIndexesOneTable(t *testing.T) {
+	drv := openDriver(t)
+	db, ctx := drv.DB(), context.Background()
+	name := prefix(t) + "_two"
+	tables := func(withScore bool) []*entschema.Table {
+		tb := vectorTable(name, vector.Index(vector.Cosine), withScore)
+		tb.Columns = append(tb.Columns, &entschema.Column{Name: "small", Type: field.TypeBytes, Nullable: true, SchemaType: map[string]string{"sqlite3": "F16_BLOB(2)"}})
+		partial := vector.Index(vector.L2, vector.CompressNeighbors(vector.F8))
+		partial.Where = "title <> 'hidden'"
+		tb.Indexes = append(tb.Indexes,
+			&entschema.Index{Name: name + "_title", Columns: tb.Columns[1:2]},
+			&entschema.Index{Name: name + "_small", Columns: tb.Columns[len(tb.Columns)-1:], Annotation: partial},
+		)
+		return []*entschema.Table{tb}
+	}
+	search := func(when string) {
+		t.Helper()
+		if got := topK(t, db, name+"_embedding", vector.Vector{0, 0.1, 1}, 1); got != "3" {
+			t.Errorf("%s: embedding: %s", when, got)
+		}
+		rows, err := db.Query("SELECT id FROM vector_top_k(?, ?, 10)", name+"_small", vector.Float16{1, 1})
+		if err != nil {
+			t.Fatalf("%s: small: %v", when, err)
+		}
+		var ids []string
+		for rows.Next() {
+			var id string
+			rows.Scan(&id)
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if strings.Join(ids, ",") != "2,1" && strings.Join(ids, ",") != "1,2" { // the third row is hidden
+			t.Errorf("%s: small: %v", when, ids)
+		}
+	}
+	if err := migratetest.Migrate(ctx, drv, tables(false), schema.WithLibSQL()); err != nil {
+		t.Fatal(err)
+	}
+	fillVectors(t, db, name)
+	for i, v := range []vector.Float16{{1, 0}, {0.5, 0.5}, {1, 1}} {
+		if _, err := db.Exec("UPDATE "+name+" SET small = ? WHERE id = ?", v, i+1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.Exec("UPDATE " + name + " SET title = 'hidden' WHERE id = 3"); err != nil {
+		t.Fatal(err)
+	}
+	search("created")
+	if plan := writeTo(t, drv, tables(false), schema.WithLibSQL()); plan != "" {
+		t.Fatalf("planned again:\n%s", plan)
+	}
+	if err := migratetest.Migrate(ctx, drv, tables(true), schema.WithLibSQL()); err != nil {
+		t.Fatal(err)
+	}
+	if s := indexSQL(t, db, name+"_small"); !strings.HasSuffix(s, "WHERE title <> 'hidden'") {
+		t.Fatalf("partial index after the rebuild: %s", s)
+	}
+	search("rebuilt")
+	if plan := writeTo(t, drv, tables(true), schema.WithLibSQL()); plan != "" {
+		t.Fatalf("planned after the rebuild:\n%s", plan)
+	}
+	dev, dir := freshDriver(t), localDir(t)
+	f := diff(t, dev, dir, "two", tables(true))
+	if s := fileText(t, dir, f); strings.Count(s, "libsql_vector_idx") != 2 || !strings.Contains(s, "WHERE title <> 'hidden'") {
+		t.Fatalf("%s:\n%s", f, s)
+	}
+	if again, err := schema.Diff(ctx, dev, dir, "again", tables(true)); err != nil || again != "" {
+		t.Fatalf("second diff: %q %v", again, err)
 	}
 }
 

@@ -336,3 +336,64 @@ func TestLostWebSocketSaysWhy(t *testing.T) {
 		}
 	})
 }
+
+// Point 11 for migrations: a migration's plan goes with its COMMIT in one
+// batch, and only the COMMIT step's own result proves the commit.
+func TestMigrationCommitNeedsItsOwnResult(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		ok   bool
+	}{
+		{"commit skipped", false},
+		{"committed", true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			url := fake(t, &hranaHTTP{result: func(r wireRequest) string {
+				if r.Type != "batch" {
+					return ""
+				}
+				steps := r.Batch.sqls()
+				commit := -1
+				for i, s := range steps {
+					if s == "COMMIT" {
+						commit = i
+					}
+				}
+				if commit < 1 || c.ok {
+					return ""
+				}
+				// Every step ran but COMMIT, which has neither a result
+				// nor an error.
+				var res, errs []string
+				for i := range steps {
+					if i == commit || i == commit+1 {
+						res = append(res, "null")
+					} else {
+						res = append(res, emptyResult)
+					}
+					errs = append(errs, "null")
+				}
+				return batchAnswer("["+strings.Join(res, ",")+"]", "["+strings.Join(errs, ",")+"]")
+			}}).URL()
+			drv := fakeDriver(t, url)
+			ctx := context.Background()
+			m, err := drv.BeginMigration(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := m.Exec(ctx, "CREATE TABLE t (a)", []any{}, nil); err != nil {
+				t.Fatal(err)
+			}
+			err = m.Commit()
+			if c.ok != (err == nil) {
+				t.Fatalf("Commit: %v", err)
+			}
+			if err != nil {
+				if !strings.Contains(err.Error(), "unknown") {
+					t.Fatalf("the error does not say the outcome is unknown: %v", err)
+				}
+				oneErrorPrefix(t, err)
+			}
+		})
+	}
+}

@@ -102,14 +102,14 @@ func (f *fkChecks) answer(ctx context.Context, m *Migration, v any) error {
 func readViolations(ctx context.Context, eq entsql.Conn) ([]fkViolation, error) {
 	var rows entsql.Rows
 	if err := eq.Query(ctx, "PRAGMA foreign_key_check", []any{}, &rows); err != nil {
-		return nil, fmt.Errorf("libsql: migration: PRAGMA foreign_key_check: %w", err)
+		return nil, wrapError("migration: PRAGMA foreign_key_check", err)
 	}
 	defer rows.Close()
 	var vs []fkViolation
 	for rows.Next() {
 		var v fkViolation
 		if err := rows.Scan(&v.table, &v.rowid, &v.parent, &v.fkid); err != nil {
-			return nil, fmt.Errorf("libsql: migration: reading PRAGMA foreign_key_check: %w", err)
+			return nil, wrapError("migration: reading PRAGMA foreign_key_check", err)
 		}
 		vs = append(vs, v)
 	}

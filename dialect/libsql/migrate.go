@@ -76,16 +76,16 @@ func beginMigration(ctx context.Context, db *sql.DB, opts *sql.TxOptions) (*Migr
 	if !ours {
 		if m.restore, err = foreignKeysSetting(ctx, conn); err != nil {
 			discard(conn)
-			return nil, fmt.Errorf("libsql: migration: reading PRAGMA foreign_keys: %w", err)
+			return nil, wrapError("migration: reading PRAGMA foreign_keys", err)
 		}
 	}
 	if _, err := conn.ExecContext(ctx, "PRAGMA foreign_keys = off"); err != nil {
 		m.end(nil)
-		return nil, fmt.Errorf("libsql: migration: turning foreign keys off: %w", err)
+		return nil, wrapError("migration: turning foreign keys off", err)
 	}
 	if m.tx, err = conn.BeginTx(ctx, opts); err != nil {
 		m.end(nil)
-		return nil, fmt.Errorf("libsql: migration: BEGIN: %w", err)
+		return nil, wrapError("migration: BEGIN", err)
 	}
 	m.eq = entsql.Conn{ExecQuerier: m.tx}
 	return m, nil
@@ -290,7 +290,7 @@ func (g *rebuildGuard) exec(ctx context.Context, m *Migration, stmt string) erro
 		// nothing on a table before it rebuilds it.
 		cat, err := rebuild.Read(ctx, m.eq)
 		if err != nil {
-			return fmt.Errorf("libsql: migration: %w", err)
+			return wrapError("migration", err)
 		}
 		g.before = cat
 	}
@@ -311,7 +311,7 @@ func (g *rebuildGuard) commit(ctx context.Context, m *Migration) error {
 	}
 	after, err := rebuild.Read(ctx, m.eq)
 	if err != nil {
-		return fmt.Errorf("libsql: migration: %w", err)
+		return wrapError("migration", err)
 	}
 	var errs []error
 	for _, t := range g.rebuilt {

@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/entlibsql/entlibsql/internal/hrana"
 )
@@ -52,7 +53,7 @@ type planError struct {
 }
 
 func (e *planError) Error() string {
-	return fmt.Sprintf("libsql: migration statement failed: %s: %v", e.stmt, e.err)
+	return "libsql: migration statement failed: " + e.stmt + ": " + strings.TrimPrefix(e.err.Error(), "libsql: ")
 }
 
 func (e *planError) Unwrap() error { return e.err }
@@ -119,7 +120,7 @@ func (c *conn) runPlan(ctx context.Context, stmts []hrana.Stmt, commit bool) err
 	}
 	if begins {
 		if e := errs[0]; e != nil {
-			err := fmt.Errorf("libsql: %s failed: %w", c.begin, serverError(e))
+			err := wrapError(c.begin+" failed", serverError(e))
 			c.breakTx(err)
 			return err
 		}
@@ -132,7 +133,14 @@ func (c *conn) runPlan(ctx context.Context, stmts []hrana.Stmt, commit bool) err
 	}
 	if commit {
 		if e := errs[len(steps)-2]; e != nil {
-			return fmt.Errorf("libsql: COMMIT failed, transaction rolled back: %w", serverError(e))
+			return wrapError("COMMIT failed, transaction rolled back", serverError(e))
+		}
+		// Only the COMMIT step's own result proves the commit (see
+		// commitOutcome).
+		if res := r.Response.Batch.StepResults; len(res) != len(steps) || res[len(steps)-2] == nil {
+			err := errors.New("libsql: the server's answer to the migration's COMMIT lacks the COMMIT step's result: whether it committed is unknown")
+			c.lose(err)
+			return err
 		}
 	}
 	return nil

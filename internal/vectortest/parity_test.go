@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"context"
 	"database/sql/driver"
+	"fmt"
+	"math"
 	"math/rand/v2"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/entlibsql/entlibsql/dialect/libsql"
@@ -53,6 +57,42 @@ func TestParityEmbedded(t *testing.T) {
 			}
 			if !bytes.Equal(ours.([]byte), theirs) {
 				t.Fatalf("%s(%v):\n ours   %x\n libSQL %x", c.fn, v, ours, theirs)
+			}
+		}
+	}
+	// libSQL's text form reads as the embedded engine's conversions read
+	// it (the vector package checks sqld the same way, error cases too).
+	for n := 0; n < 200; n++ {
+		parts := make([]string, 1+r.IntN(10))
+		for i := range parts {
+			parts[i] = strconv.FormatFloat(r.NormFloat64()*math.Pow(10, float64(r.IntN(16)-8)), []byte("gef")[n%3], r.IntN(20)-1, 64)
+		}
+		text := " [" + strings.Join(parts, " , ") + "] "
+		for _, c := range []struct {
+			fn         string
+			ours, back interface{ Scan(any) error }
+		}{
+			{"vector32", new(vector.Vector), new(vector.Vector)},
+			{"vector16", new(vector.Float16), new(vector.Float16)},
+			{"vectorb16", new(vector.BFloat16), new(vector.BFloat16)},
+			{"vector8", new(vector.Float8), new(vector.Float8)},
+			{"vector1bit", new(vector.Float1Bit), new(vector.Float1Bit)},
+		} {
+			var theirs []byte
+			if err := db.QueryRowContext(ctx, "SELECT "+c.fn+"(?)", text).Scan(&theirs); err != nil {
+				t.Fatalf("%s(%q): %v", c.fn, text, err)
+			}
+			if err := c.back.Scan(theirs); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.ours.Scan(text); err != nil {
+				if c.fn == "vector16" && strings.Contains(err.Error(), "beyond float16's range") {
+					continue
+				}
+				t.Fatalf("%s: %v", text, err)
+			}
+			if fmt.Sprint(c.ours) != fmt.Sprint(c.back) {
+				t.Fatalf("%s(%q):\n ours   %v\n libSQL %v", c.fn, text, c.ours, c.back)
 			}
 		}
 	}

@@ -22,7 +22,15 @@
 //
 // Each type is written in libSQL's binary format, byte for byte as
 // libSQL's own conversion functions (vector32, vector16, ...) write it,
-// and reads back bit for bit; nil is NULL.
+// and reads back bit for bit; nil is NULL. A vector another client stored
+// in libSQL's text form ('[1,2,3]') reads as libSQL reads it.
+//
+// ent skips the field's checks in an upsert's update setters
+// (OnConflict().SetEmbedding(v)): check the dimension before using one.
+// A generated predicate on the field with a vector of the wrong dimension
+// fails the statement, Update and Delete included, when the client is
+// generated with the entc extension (ent alone drops that error there and
+// runs the statement without the predicate, on every row).
 //
 // # Indexes
 //
@@ -54,5 +62,8 @@
 //		All(ctx)
 //
 // The index name is ent's: the lower-case entity name and the field,
-// "post_embedding", unless the index has a StorageKey.
+// "post_embedding", unless the index has a StorageKey. A row without a
+// vector has no distance: it matches no LT and sorts last. A helper given
+// a query vector it cannot send, or a k beyond MaxK, fails the statement
+// with an error naming it, in queries, updates and deletes alike.
 package vector

@@ -2,6 +2,7 @@ package vector
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math"
 )
 
@@ -9,8 +10,10 @@ import (
 // component, alpha the range over 255, and each component the nearest of
 // the 256 steps, computed in float32 as libSQL computes it. A vector of
 // equal components has alpha 0 and every step 0 (libSQL's 0/0 lands
-// there on the platforms it ships for).
-func encodeF8(v []float32) []byte {
+// there on the platforms it ships for). Components whose range exceeds
+// float32's are an error: libSQL would store an infinite step that reads
+// back as NaN in every component.
+func encodeF8(v []float32) ([]byte, error) {
 	dims := len(v)
 	b := make([]byte, f8BlobLen(dims))
 	var lo, hi float32
@@ -24,6 +27,9 @@ func encodeF8(v []float32) []byte {
 	}
 	shift := lo
 	alpha := (hi - lo) / 255
+	if math.IsInf(float64(alpha), 0) {
+		return nil, fmt.Errorf("vector: a float8 vector's components span %g to %g, beyond float32's range", lo, hi)
+	}
 	for i, x := range v {
 		q := (x - shift) / alpha
 		switch {
@@ -42,7 +48,7 @@ func encodeF8(v []float32) []byte {
 	binary.LittleEndian.PutUint32(b[at+4:], math.Float32bits(shift))
 	b[len(b)-2] = byte(at - dims)
 	b[len(b)-1] = byte(F8)
-	return b
+	return b, nil
 }
 
 func f8Params(b []byte, dims int) (alpha, shift float32) {

@@ -183,7 +183,7 @@ func encode(t Type, v []float32) ([]byte, error) {
 		b[len(b)-1] = byte(t)
 		return b, nil
 	case F8:
-		return encodeF8(v), nil
+		return encodeF8(v)
 	case F1Bit:
 		if len(v) == 0 {
 			return nil, fmt.Errorf("vector: a float1bit vector needs at least one component")

@@ -135,6 +135,7 @@ func TestEncodeRejects(t *testing.T) {
 		{F16, []float32{1, 70000}, "component 1 (70000) is beyond float16's range"},
 		{F1Bit, []float32{}, "at least one component"},
 		{F32, make([]float32, MaxDims+1), "more than libSQL's 65536"},
+		{F8, []float32{-3e38, 3e38}, "a float8 vector's components span -3e+38 to 3e+38, beyond float32's range"},
 	} {
 		if _, err := encode(c.t, c.v); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want %q", c.t, err, c.want)
@@ -186,8 +187,11 @@ func TestScan(t *testing.T) {
 	if err := v.Scan(h); err == nil || !strings.Contains(err.Error(), "cannot scan a F16_BLOB value into a vector.Vector (F32_BLOB): scan it into a vector.Float16") {
 		t.Fatalf("f16 into Vector: %v", err)
 	}
-	if err := v.Scan("[1,2]"); err == nil || !strings.Contains(err.Error(), "cannot scan a string into a vector.Vector: a vector is a blob") {
-		t.Fatalf("text: %v", err)
+	if err := v.Scan(" [1, -2.5e1 ] "); err != nil || !equal(v, []float32{1, -25}) {
+		t.Fatalf("text: %v %v", v, err)
+	}
+	if err := v.Scan(int64(3)); err == nil || !strings.Contains(err.Error(), "cannot scan a int64 into a vector.Vector: a vector is a blob (or libSQL's text form)") {
+		t.Fatalf("integer: %v", err)
 	}
 	var f Float16
 	if err := f.Scan(h); err != nil || !equal(f, []float32{1, 2, 3.30078125}) {

@@ -2,6 +2,7 @@ package vector
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -30,15 +31,25 @@ func setting(name, value string) IndexOption {
 	return func(s *[]string) { *s = append(*s, name+"="+value) }
 }
 
+// MaxSetting is the largest value of an integer setting (MaxNeighbors,
+// SearchL, InsertL). libSQL reads them as 32-bit integers, and sqld
+// 0.24.32 crashes on the first search of an index whose search_l is 2^28
+// or more (measured); 65536 is far past any useful graph.
+const MaxSetting = 1 << 16
+
 // MaxNeighbors is how many neighbours each node of the index's graph keeps
-// (libSQL's max_neighbors). Unset, libSQL picks it from the dimension.
+// (libSQL's max_neighbors), 1 to MaxSetting. Unset, libSQL picks it from
+// the dimension.
 func MaxNeighbors(n int) IndexOption { return positive("max_neighbors", n) }
 
-// SearchL is how many candidates a search keeps (search_l). Larger finds
-// more of the true neighbours, slower.
+// SearchL is how many candidates a search keeps (search_l), 1 to
+// MaxSetting; libSQL's default is 200. Larger finds more of the true
+// neighbours, slower. It also bounds what Nearest returns: a search yields
+// at most about search_l rows, whatever its k.
 func SearchL(n int) IndexOption { return positive("search_l", n) }
 
-// InsertL is how many candidates an insert keeps (insert_l).
+// InsertL is how many candidates an insert keeps (insert_l), 1 to
+// MaxSetting.
 func InsertL(n int) IndexOption { return positive("insert_l", n) }
 
 // Alpha is the pruning factor of the index's graph (alpha), at least 1.
@@ -46,7 +57,9 @@ func Alpha(a float64) IndexOption {
 	if !(a >= 1) || a > 1e6 {
 		return invalid(fmt.Sprintf("alpha=%v (at least 1)", a))
 	}
-	return setting("alpha", strconv.FormatFloat(a, 'g', -1, 64))
+	// Never an exponent: libSQL reads the plain decimal form, and the
+	// migration's check of settings accepts only that.
+	return setting("alpha", strconv.FormatFloat(a, 'f', -1, 64))
 }
 
 // CompressNeighbors stores the neighbours' vectors in the index in a
@@ -62,8 +75,8 @@ func CompressNeighbors(t Type) IndexOption {
 }
 
 func positive(name string, n int) IndexOption {
-	if n < 1 {
-		return invalid(fmt.Sprintf("%s=%d (a positive integer)", name, n))
+	if n < 1 || n > MaxSetting {
+		return invalid(fmt.Sprintf("%s=%d (an integer from 1 to %d)", name, n, MaxSetting))
 	}
 	return setting(name, strconv.Itoa(n))
 }
@@ -108,6 +121,10 @@ func Index(metric Metric, opts ...IndexOption) *entsql.IndexAnnotation {
 	}
 	for _, o := range opts {
 		o(&settings)
+	}
+	if metric == L2 && slices.Contains(settings, "compress_neighbors=float1bit") {
+		// libSQL refuses it when it creates the index; say so before.
+		invalid("compress_neighbors=float1bit with metric=l2 (libSQL compresses to float1bit for cosine only)")(&settings)
 	}
 	quoted := make([]string, len(settings))
 	for i, s := range settings {

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"math"
 	"math/rand/v2"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/entlibsql/entlibsql/dialect/libsql"
@@ -113,4 +116,117 @@ func testParity(t *testing.T, db *sql.DB) {
 	if checked < 1000 {
 		t.Fatalf("only %d conversions checked", checked)
 	}
+}
+
+// parityTexts are vectors in libSQL's text form: numbers written every
+// way SQLite reads them (exponents, signs, points without digits on one
+// side, long decimals whose rounding to float32 is close), spaces where
+// libSQL skips them, and text it refuses.
+func parityTexts() []string {
+	r := rand.New(rand.NewPCG(5, 6))
+	out := []string{
+		"[]", " [ ] ", "[1]", "[1 2, 3]", "[+1,-.5,1.,1e-50,1E+2]", "[1e39,-1e39]", "[1e400]",
+		"[0.1,0.2,0.3]", "[3.4028235e38]", "[1.00000005960464477539]", "[1.4e-45, 7e-46]",
+		"\t[1,\n2]\r\n", "[1,2] x", "[1,,2]", "[1,2,]", "[nan]", "[inf]", "[0x10]", "[1e]",
+		"[.]", "[1_0]", "1,2", "[1,2", "[--1]", "[1e+]", "[٣]",
+	}
+	for n := 0; n < 300; n++ {
+		parts := make([]string, 1+r.IntN(12))
+		for i := range parts {
+			x := r.NormFloat64() * math.Pow(10, float64(r.IntN(20)-10))
+			switch r.IntN(4) {
+			case 0:
+				parts[i] = strconv.FormatFloat(x, 'g', -1, 64)
+			case 1:
+				parts[i] = strconv.FormatFloat(x, 'e', r.IntN(25), 64)
+			case 2:
+				parts[i] = strconv.FormatFloat(x, 'f', r.IntN(30), 64)
+			default: // a float32's shortest form, and halfway cases around it
+				f := float32(x)
+				parts[i] = strconv.FormatFloat(float64(f), 'g', -1, 32) + strings.Repeat("0", r.IntN(3)) + "5"
+			}
+		}
+		sep := []string{",", ", ", " , "}[n%3]
+		out = append(out, "["+strings.Join(parts, sep)+"]")
+	}
+	return out
+}
+
+// TestTextParityWithServer checks that each type reads libSQL's text form
+// as sqld reads it: vector32(text) and vector64(text) for the float32 and
+// float64 vectors, vector16(text), ... for the others.
+func TestTextParityWithServer(t *testing.T) {
+	testTextParity(t, openDB(t))
+}
+
+func testTextParity(t *testing.T, db *sql.DB) {
+	ctx := context.Background()
+	for _, text := range parityTexts() {
+		for _, typ := range []Type{F32, F64, F16, FB16, F8, F1Bit} {
+			var blob []byte
+			theirErr := db.QueryRowContext(ctx, "SELECT "+typ.Func()+"(?)", text).Scan(&blob)
+			var ours, theirs []float64
+			var err error
+			if typ == F64 {
+				ours, err = parseText(text)
+				theirs = decodeF64(len(blob)/8, blob)
+			} else {
+				var v []float32
+				v, err = fromText(typ, text)
+				ours = widen(v)
+				if theirErr == nil {
+					if typ == F8 || typ == F1Bit {
+						// libSQL's conversion of "[]" to these types writes
+						// nothing it can read back.
+						if _, _, e := Inspect(blob); e != nil && len(ours) == 0 {
+							continue
+						}
+					}
+					_, dims, e := Inspect(blob)
+					if e != nil {
+						t.Fatalf("%s(%q): libSQL wrote %x: %v", typ.Func(), text, blob, e)
+					}
+					theirs = widen(decode(typ, dims, blob))
+				}
+			}
+			switch {
+			case theirErr != nil && err == nil:
+				t.Fatalf("%s(%q): libSQL refuses it (%v), we read %v", typ.Func(), text, theirErr, ours)
+			case theirErr != nil:
+				continue
+			case err != nil && typ == F32 || err != nil && typ == F64:
+				t.Fatalf("%s(%q): libSQL reads %v, we refuse it: %v", typ.Func(), text, theirs, err)
+			case err != nil:
+				continue // beyond the type's range: libSQL stores infinities, we refuse them
+			case !sameBits(ours, theirs, typ == F64):
+				t.Fatalf("%s(%q):\n ours   %v\n libSQL %v", typ.Func(), text, ours, theirs)
+			}
+		}
+	}
+}
+
+func widen(v []float32) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = float64(x)
+	}
+	return out
+}
+
+// sameBits compares components bit for bit, or within one unit in the
+// last place (ulp): SQLite's decimal parser is not correctly rounded (it
+// multiplies by powers of ten in long double), Go's is, so a float64 read
+// from text can differ in its last bit. Rounded to float32 they agree.
+func sameBits(a, b []float64, ulp bool) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		x, y := math.Float64bits(a[i]), math.Float64bits(b[i])
+		if x == y || ulp && (x == y+1 || y == x+1) {
+			continue
+		}
+		return false
+	}
+	return true
 }

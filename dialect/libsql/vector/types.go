@@ -80,34 +80,49 @@ func value(t Type, v []float32) (driver.Value, error) {
 	return encode(t, v)
 }
 
-// Scan reads a F32_BLOB value; NULL is nil.
+// Scan reads a F32_BLOB value, or libSQL's text form ('[1,2,3]');
+// NULL is nil.
 func (v *Vector) Scan(src any) error { return scan(F32, (*[]float32)(v), src) }
 
-// Scan reads a F16_BLOB value; NULL is nil.
+// Scan reads a F16_BLOB value, or libSQL's text form rounded as vector16
+// rounds it; NULL is nil.
 func (v *Float16) Scan(src any) error { return scan(F16, (*[]float32)(v), src) }
 
-// Scan reads a FB16_BLOB value; NULL is nil.
+// Scan reads a FB16_BLOB value, or libSQL's text form rounded as
+// vectorb16 rounds it; NULL is nil.
 func (v *BFloat16) Scan(src any) error { return scan(FB16, (*[]float32)(v), src) }
 
-// Scan reads a F8_BLOB value; NULL is nil.
+// Scan reads a F8_BLOB value, or libSQL's text form quantized as vector8
+// quantizes it; NULL is nil.
 func (v *Float8) Scan(src any) error { return scan(F8, (*[]float32)(v), src) }
 
-// Scan reads a F1BIT_BLOB value; NULL is nil.
+// Scan reads a F1BIT_BLOB value, or libSQL's text form as vector1bit
+// reads it; NULL is nil.
 func (v *Float1Bit) Scan(src any) error { return scan(F1Bit, (*[]float32)(v), src) }
 
-// Scan reads a F64_BLOB value; NULL is nil.
+// Scan reads a F64_BLOB value, or libSQL's text form ('[1,2,3]'); NULL is
+// nil.
 func (v *Float64) Scan(src any) error {
-	b, ok, err := blob(F64, src)
-	if err != nil || !ok {
+	switch s := src.(type) {
+	case nil:
 		*v = nil
-		return err
+		return nil
+	case string:
+		xs, err := parseText(s)
+		if err != nil {
+			return err
+		}
+		*v = xs
+		return nil
+	case []byte:
+		dims, err := expect(F64, s)
+		if err != nil {
+			return err
+		}
+		*v = decodeF64(dims, s)
+		return nil
 	}
-	dims, err := expect(F64, b)
-	if err != nil {
-		return err
-	}
-	*v = decodeF64(dims, b)
-	return nil
+	return cannotScan(F64, src)
 }
 
 var goTypes = [...]string{
@@ -116,28 +131,30 @@ var goTypes = [...]string{
 }
 
 func scan(t Type, dst *[]float32, src any) error {
-	b, ok, err := blob(t, src)
-	if err != nil || !ok {
-		*dst = nil
-		return err
-	}
-	dims, err := expect(t, b)
-	if err != nil {
-		return err
-	}
-	*dst = decode(t, dims, b)
-	return nil
-}
-
-// blob is src as bytes; ok is false for NULL.
-func blob(t Type, src any) (b []byte, ok bool, err error) {
 	switch s := src.(type) {
 	case nil:
-		return nil, false, nil
+		*dst = nil
+		return nil
+	case string:
+		v, err := fromText(t, s)
+		if err != nil {
+			return err
+		}
+		*dst = v
+		return nil
 	case []byte:
-		return s, true, nil
+		dims, err := expect(t, s)
+		if err != nil {
+			return err
+		}
+		*dst = decode(t, dims, s)
+		return nil
 	}
-	return nil, false, fmt.Errorf("vector: cannot scan a %T into a %s: a vector is a blob", src, goTypes[t])
+	return cannotScan(t, src)
+}
+
+func cannotScan(t Type, src any) error {
+	return fmt.Errorf("vector: cannot scan a %T into a %s: a vector is a blob (or libSQL's text form)", src, goTypes[t])
 }
 
 // expect checks that b is a vector of type t, and returns its dimensions.

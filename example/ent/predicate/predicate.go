@@ -3,17 +3,21 @@
 package predicate
 
 import (
+	"database/sql/driver"
+
 	"entgo.io/ent/dialect/sql"
 )
 
 // Post is the predicate function for post builders.
 type Post func(*sql.Selector)
 
-// PostOrErr calls the predicate only if the error is not nit.
+// PostOrErr calls the predicate only if err is nil. Otherwise
+// the statement fails with err, before it is sent.
 func PostOrErr(p Post, err error) Post {
 	return func(s *sql.Selector) {
 		if err != nil {
 			s.AddError(err)
+			s.Where(sql.P(func(b *sql.Builder) { b.WriteString("1 = ").Arg(refused{err}) }))
 			return
 		}
 		p(s)
@@ -25,3 +29,10 @@ type Tag func(*sql.Selector)
 
 // User is the predicate function for user builders.
 type User func(*sql.Selector)
+
+// refused is the argument of a predicate that failed: its Value is the
+// predicate's error, which database/sql returns before sending the
+// statement.
+type refused struct{ err error }
+
+func (r refused) Value() (driver.Value, error) { return nil, r.err }

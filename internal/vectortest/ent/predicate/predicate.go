@@ -3,6 +3,8 @@
 package predicate
 
 import (
+	"database/sql/driver"
+
 	"entgo.io/ent/dialect/sql"
 )
 
@@ -12,11 +14,13 @@ type Author func(*sql.Selector)
 // Doc is the predicate function for doc builders.
 type Doc func(*sql.Selector)
 
-// DocOrErr calls the predicate only if the error is not nit.
+// DocOrErr calls the predicate only if err is nil. Otherwise
+// the statement fails with err, before it is sent.
 func DocOrErr(p Doc, err error) Doc {
 	return func(s *sql.Selector) {
 		if err != nil {
 			s.AddError(err)
+			s.Where(sql.P(func(b *sql.Builder) { b.WriteString("1 = ").Arg(refused{err}) }))
 			return
 		}
 		p(s)
@@ -26,11 +30,13 @@ func DocOrErr(p Doc, err error) Doc {
 // Item is the predicate function for item builders.
 type Item func(*sql.Selector)
 
-// ItemOrErr calls the predicate only if the error is not nit.
+// ItemOrErr calls the predicate only if err is nil. Otherwise
+// the statement fails with err, before it is sent.
 func ItemOrErr(p Item, err error) Item {
 	return func(s *sql.Selector) {
 		if err != nil {
 			s.AddError(err)
+			s.Where(sql.P(func(b *sql.Builder) { b.WriteString("1 = ").Arg(refused{err}) }))
 			return
 		}
 		p(s)
@@ -40,11 +46,13 @@ func ItemOrErr(p Item, err error) Item {
 // Note is the predicate function for note builders.
 type Note func(*sql.Selector)
 
-// NoteOrErr calls the predicate only if the error is not nit.
+// NoteOrErr calls the predicate only if err is nil. Otherwise
+// the statement fails with err, before it is sent.
 func NoteOrErr(p Note, err error) Note {
 	return func(s *sql.Selector) {
 		if err != nil {
 			s.AddError(err)
+			s.Where(sql.P(func(b *sql.Builder) { b.WriteString("1 = ").Arg(refused{err}) }))
 			return
 		}
 		p(s)
@@ -54,13 +62,22 @@ func NoteOrErr(p Note, err error) Note {
 // Sample is the predicate function for sample builders.
 type Sample func(*sql.Selector)
 
-// SampleOrErr calls the predicate only if the error is not nit.
+// SampleOrErr calls the predicate only if err is nil. Otherwise
+// the statement fails with err, before it is sent.
 func SampleOrErr(p Sample, err error) Sample {
 	return func(s *sql.Selector) {
 		if err != nil {
 			s.AddError(err)
+			s.Where(sql.P(func(b *sql.Builder) { b.WriteString("1 = ").Arg(refused{err}) }))
 			return
 		}
 		p(s)
 	}
 }
+
+// refused is the argument of a predicate that failed: its Value is the
+// predicate's error, which database/sql returns before sending the
+// statement.
+type refused struct{ err error }
+
+func (r refused) Value() (driver.Value, error) { return nil, r.err }
