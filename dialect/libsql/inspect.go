@@ -54,22 +54,24 @@ WHERE
 	AND sqlite_master.name NOT LIKE 'sqlite_%'
 	AND sqlite_master.name NOT LIKE 'libsql_%'
 `
-	atlasTablesFilter       = " AND sqlite_master.name IN (%s)"
-	atlasColumnsQuery       = "SELECT `name`, `type`, (not `notnull`) AS `nullable`, `dflt_value`, (`pk` <> 0) AS `pk`, `hidden` FROM pragma_table_xinfo('%s') ORDER BY `cid`"
-	atlasIndexesQuery       = "SELECT `il`.`name`, `il`.`unique`, `il`.`origin`, `il`.`partial`, `m`.`sql` FROM pragma_index_list('%s') AS il JOIN sqlite_master AS m ON il.name = m.name"
-	atlasIndexColumnsQuery  = "SELECT name, desc FROM pragma_index_xinfo('%s') WHERE key = 1 ORDER BY seqno"
-	atlasForeignKeysQuery   = "SELECT `id`, `from`, `to`, `table`, `on_update`, `on_delete` FROM pragma_foreign_key_list('%s') ORDER BY id, seq"
+	atlasTablesFilter      = " AND sqlite_master.name IN (%s)"
+	atlasColumnsQuery      = "SELECT `name`, `type`, (not `notnull`) AS `nullable`, `dflt_value`, (`pk` <> 0) AS `pk`, `hidden` FROM pragma_table_xinfo('%s') ORDER BY `cid`"
+	atlasIndexesQuery      = "SELECT `il`.`name`, `il`.`unique`, `il`.`origin`, `il`.`partial`, `m`.`sql` FROM pragma_index_list('%s') AS il JOIN sqlite_master AS m ON il.name = m.name"
+	atlasIndexColumnsQuery = "SELECT name, desc FROM pragma_index_xinfo('%s') WHERE key = 1 ORDER BY seqno"
+	atlasForeignKeysQuery  = "SELECT `id`, `from`, `to`, `table`, `on_update`, `on_delete` FROM pragma_foreign_key_list('%s') ORDER BY id, seq"
 )
 
 // The set-based queries: the same columns as Atlas's per-table queries,
 // computed by the same pragmas with the same arguments, for every table
 // its tables query can list, each row led by the table (or index) it is
-// for, and ordered within it as Atlas's query orders it. The order of
-// pragma_index_list, which Atlas's indexes query keeps, is its seq.
+// for, and ordered within it as Atlas's query orders it. Atlas's indexes
+// query has no ORDER BY: SQLite scans sqlite_master and looks each row up
+// in pragma_index_list (EXPLAIN QUERY PLAN: SCAN m, then SCAN il), so its
+// rows come in sqlite_master's rowid order, which the set query sorts by.
 const (
 	inspectedTables    = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'libsql_%'"
 	setColumnsQuery    = "SELECT t.name, x.`name`, x.`type`, (not x.`notnull`) AS `nullable`, x.`dflt_value`, (x.`pk` <> 0) AS `pk`, x.`hidden` FROM (" + inspectedTables + ") AS t JOIN pragma_table_xinfo(t.name) AS x ORDER BY t.name, x.`cid`"
-	setIndexesQuery    = "SELECT t.name, il.`name`, il.`unique`, il.`origin`, il.`partial`, m.`sql` FROM (" + inspectedTables + ") AS t JOIN pragma_index_list(t.name) AS il JOIN sqlite_master AS m ON il.name = m.name ORDER BY t.name, il.`seq`"
+	setIndexesQuery    = "SELECT t.name, il.`name`, il.`unique`, il.`origin`, il.`partial`, m.`sql` FROM (" + inspectedTables + ") AS t JOIN pragma_index_list(t.name) AS il JOIN sqlite_master AS m ON il.name = m.name ORDER BY t.name, m.rowid"
 	setIndexColumnsQry = "SELECT il.`name`, x.`name`, x.`desc` FROM (" + inspectedTables + ") AS t JOIN pragma_index_list(t.name) AS il JOIN pragma_index_xinfo(il.name) AS x WHERE x.`key` = 1 ORDER BY il.`name`, x.`seqno`"
 	setForeignKeysQry  = "SELECT t.name, f.`id`, f.`from`, f.`to`, f.`table`, f.`on_update`, f.`on_delete` FROM (" + inspectedTables + ") AS t JOIN pragma_foreign_key_list(t.name) AS f ORDER BY t.name, f.`id`, f.`seq`"
 )
