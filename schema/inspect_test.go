@@ -132,7 +132,9 @@ func TestPlansSameWithoutInspectionCache(t *testing.T) {
 	drv := openDriver(t)
 	ctx := context.Background()
 	f := migratetest.NewFurnished(prefix(t))
-	f.Create(t, drv.DB(), func(tables []*entschema.Table) error { return migratetest.Migrate(ctx, drv, tables, schema.WithLibSQL()) }, false)
+	f.Create(t, drv.DB(), func(tables []*entschema.Table) error {
+		return migratetest.Migrate(ctx, drv, tables, schema.WithLibSQL())
+	}, false)
 	wide := inspecttest.Tables(prefix(t), 12)
 	if err := migratetest.Migrate(ctx, drv, wide); err != nil {
 		t.Fatal(err)

@@ -94,7 +94,7 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 	pos, named := wireArgs(args)
 	st := hrana.Stmt{SQL: ddl.RewriteSequence(query), Args: pos, NamedArgs: named}
 	switch {
-	case c.tx == txNone && !c.bad && isInspectionStart(query, args):
+	case c.tx == txNone && !c.bad && !c.opts.shared.epoch.tooLarge.Load() && isInspectionStart(query, args):
 		return c.inspect(ctx, st)
 	case !isRead(query):
 		c.dropInspection()

@@ -3,6 +3,7 @@ package libsql
 import (
 	"context"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"strings"
 	"sync/atomic"
@@ -82,7 +83,12 @@ const inspectionTTL = 5 * time.Second
 
 // inspectionEpoch counts, per driver, what ends every connection's cache:
 // a statement that is not a plain read, a transaction, a new inspection.
-type inspectionEpoch struct{ n atomic.Uint64 }
+// tooLarge records that sqld refused an inspection's answer as over its
+// --max-response-size: the driver's later inspections go query by query.
+type inspectionEpoch struct {
+	n        atomic.Uint64
+	tooLarge atomic.Bool
+}
 
 func (e *inspectionEpoch) bump() uint64 { return e.n.Add(1) }
 
@@ -98,6 +104,9 @@ type inspection struct {
 // isInspectionStart reports whether query, with args, is the query with
 // which Atlas starts inspecting a database (InspectSchema, InspectRealm).
 func isInspectionStart(query string, args []driver.NamedValue) bool {
+	if !strings.HasPrefix(query, "SELECT `name`, `file` FROM pragma_database_list()") {
+		return false
+	}
 	if query == atlasDatabasesQuery {
 		return len(args) == 0
 	}
@@ -184,6 +193,12 @@ func (c *conn) inspect(ctx context.Context, st hrana.Stmt) (driver.Rows, error) 
 	if err == nil && results[0].Err == nil {
 		br = results[0].Response.Batch
 	}
+	if err == nil && results[0].Err != nil {
+		err = results[0].Err
+	}
+	if refusedAsTooLarge(err) {
+		c.opts.shared.epoch.tooLarge.Store(true)
+	}
 	if br != nil && len(br.StepErrors) == len(steps) && br.StepErrors[8] != nil {
 		// COMMIT and ROLLBACK failed: the stream's state is unknown.
 		c.lose(wrapError("ending the inspection's read transaction", serverError(br.StepErrors[8])))
@@ -206,6 +221,15 @@ func (c *conn) inspect(ctx context.Context, st hrana.Stmt) (driver.Rows, error) 
 	}
 	c.inspection = cacheInspection(br, epoch)
 	return newCachedRows(br.StepResults[1]), nil
+}
+
+// refusedAsTooLarge reports whether err is sqld's refusal of an answer as too
+// large.
+func refusedAsTooLarge(err error) bool {
+	var he *hrana.Error
+	var hte *hrana.HTTPError
+	return errors.As(err, &he) && he.Code == hrana.ResponseTooLargeCode ||
+		errors.As(err, &hte) && hte.Code == hrana.ResponseTooLargeCode
 }
 
 // cacheInspection keys the answers of an inspection batch by the text of

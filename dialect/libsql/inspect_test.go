@@ -391,3 +391,42 @@ func columnsOfServer(t *testing.T, ctx context.Context, db *sql.DB, query string
 	}
 	return names
 }
+
+// An inspection whose answer is over sqld's --max-response-size while
+// each of Atlas's queries is under it: the migration works, query by
+// query, and the driver stops trying to inspect in one answer.
+func TestInspectionTooLargeForOneAnswer(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	srv, err := sqldtest.Start(ctx, sqldtest.Options{Args: []string{"--max-response-size", "24KB"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Stop()
+	p, err := sqldtest.NewProxy(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	drv, prefix := openInspected(t, p.URL(), 40)
+	tables := inspecttest.Tables(prefix, 40)
+	for i := 0; i < 2; i++ {
+		p.ResetLog()
+		if err := migratetest.Migrate(ctx, drv, tables); err != nil {
+			t.Fatalf("Schema.Create %d: %v", i+1, err)
+		}
+		batches := 0
+		for _, r := range p.Log() {
+			if strings.Contains(string(r.Body), "pragma_table_xinfo(t.name)") {
+				batches++
+			}
+		}
+		t.Logf("Schema.Create %d: %d requests, %d inspection batches", i+1, len(p.Log()), batches)
+		if i == 1 && batches != 0 {
+			t.Errorf("the driver tried the inspection batch again")
+		}
+		if i == 0 && batches == 0 {
+			t.Errorf("no inspection batch tried: the test does not test the limit")
+		}
+	}
+}

@@ -160,5 +160,3 @@ func printSchemaSync(rows []syncRow, rounds int) {
 }
 
 func ms(v float64) string { return time.Duration(v).Round(100 * time.Microsecond).String() }
-
-
