@@ -19,7 +19,7 @@ import (
 // connection sees the query that starts Atlas's inspection (its list of
 // databases), it sends that query together with the tables query and
 // four set-based queries that read every table's columns, indexes, index
-// columns and foreign keys, in one request and one read transaction, and
+// columns and foreign keys, in one request, and
 // answers Atlas's next queries from what came back: each answer is
 // exactly what the server would have answered to the per-table query
 // Atlas sends (pinned by TestAtlasInspectionQueries and
@@ -170,23 +170,20 @@ func (c *conn) dropInspection() {
 }
 
 // inspect runs the query that starts Atlas's inspection, st, with the
-// whole inspection in the same request, and keeps the answers.
+// whole inspection in the same request, and keeps the answers. The
+// queries run as Atlas's own would, each on its own (no transaction),
+// but back to back on the server.
 func (c *conn) inspect(ctx context.Context, st hrana.Stmt) (driver.Rows, error) {
 	epoch := c.opts.shared.epoch.bump()
 	c.inspection = nil
 	c.coolIfIdle()
 	steps := []hrana.BatchStep{
-		{Stmt: hrana.Stmt{SQL: "BEGIN", SkipRows: true}}, // one snapshot for the whole inspection
 		{Stmt: st},
 		{Stmt: hrana.Stmt{SQL: atlasTablesQuery}},
 		{Stmt: hrana.Stmt{SQL: setColumnsQuery}},
 		{Stmt: hrana.Stmt{SQL: setIndexesQuery}},
 		{Stmt: hrana.Stmt{SQL: setIndexColumnsQry}},
 		{Stmt: hrana.Stmt{SQL: setForeignKeysQry}},
-		// BEGIN fails in a transaction begun by hand (BEGIN through
-		// Exec): the queries then read that transaction, which stays.
-		{Condition: hrana.OK(0), Stmt: hrana.Stmt{SQL: "COMMIT", SkipRows: true}},
-		{Condition: hrana.And(hrana.OK(0), hrana.Not(hrana.OK(7))), Stmt: hrana.Stmt{SQL: "ROLLBACK", SkipRows: true}},
 	}
 	results, err := c.pipeline(ctx, hrana.ExecuteBatch(hrana.Batch{Steps: steps}))
 	var br *hrana.BatchResult
@@ -199,13 +196,8 @@ func (c *conn) inspect(ctx context.Context, st hrana.Stmt) (driver.Rows, error) 
 	if refusedAsTooLarge(err) {
 		c.opts.shared.epoch.tooLarge.Store(true)
 	}
-	if br != nil && len(br.StepErrors) == len(steps) && br.StepErrors[8] != nil {
-		// COMMIT and ROLLBACK failed: the stream's state is unknown.
-		c.lose(wrapError("ending the inspection's read transaction", serverError(br.StepErrors[8])))
-		br = nil
-	}
 	if br == nil || len(br.StepResults) != len(steps) || len(br.StepErrors) != len(steps) ||
-		br.StepErrors[7] != nil || (br.StepResults[1] == nil && br.StepErrors[1] == nil) {
+		(br.StepResults[0] == nil && br.StepErrors[0] == nil) {
 		// Too large for one answer, refused, or lost: the query alone,
 		// which fails as it would have if the connection is gone.
 		if ctx.Err() != nil {
@@ -216,11 +208,11 @@ func (c *conn) inspect(ctx context.Context, st hrana.Stmt) (driver.Rows, error) 
 		}
 		return c.query(ctx, st)
 	}
-	if e := br.StepErrors[1]; e != nil {
+	if e := br.StepErrors[0]; e != nil {
 		return nil, c.stmtFailed(e)
 	}
 	c.inspection = cacheInspection(br, epoch)
-	return newCachedRows(br.StepResults[1]), nil
+	return newCachedRows(br.StepResults[0]), nil
 }
 
 // refusedAsTooLarge reports whether err is sqld's refusal of an answer as too
@@ -238,7 +230,7 @@ func refusedAsTooLarge(err error) bool {
 // goes to the server as before.
 func cacheInspection(br *hrana.BatchResult, epoch uint64) *inspection {
 	in := &inspection{epoch: epoch, expires: time.Now().Add(inspectionTTL), answers: map[string]*hrana.StmtResult{}}
-	tables := br.StepResults[2]
+	tables := br.StepResults[1]
 	if tables == nil {
 		return in
 	}
@@ -267,29 +259,29 @@ func cacheInspection(br *hrana.BatchResult, epoch uint64) *inspection {
 	empty := func(step int) *hrana.StmtResult {
 		return &hrana.StmtResult{Cols: br.StepResults[step].Cols[1:], Rows: [][]hrana.Value{}}
 	}
-	columns, indexes, indexColumns, fks := parts(3), parts(4), parts(5), parts(6)
+	columns, indexes, indexColumns, fks := parts(2), parts(3), parts(4), parts(5)
 	for _, row := range tables.Rows {
 		name, ok := row[0].V.(string)
 		if !ok || strings.Contains(name, "'") {
 			continue
 		}
 		if columns != nil {
-			in.answers[fmt.Sprintf(atlasColumnsQuery, name)] = orEmpty(columns[name], empty(3))
+			in.answers[fmt.Sprintf(atlasColumnsQuery, name)] = orEmpty(columns[name], empty(2))
 		}
 		if fks != nil {
-			in.answers[fmt.Sprintf(atlasForeignKeysQuery, name)] = orEmpty(fks[name], empty(6))
+			in.answers[fmt.Sprintf(atlasForeignKeysQuery, name)] = orEmpty(fks[name], empty(5))
 		}
 		if indexes == nil {
 			continue
 		}
-		idx := orEmpty(indexes[name], empty(4))
+		idx := orEmpty(indexes[name], empty(3))
 		in.answers[fmt.Sprintf(atlasIndexesQuery, name)] = idx
 		if indexColumns == nil {
 			continue
 		}
 		for _, ir := range idx.Rows {
 			if iname, ok := ir[0].V.(string); ok && !strings.Contains(iname, "'") {
-				in.answers[fmt.Sprintf(atlasIndexColumnsQuery, iname)] = orEmpty(indexColumns[iname], empty(5))
+				in.answers[fmt.Sprintf(atlasIndexColumnsQuery, iname)] = orEmpty(indexColumns[iname], empty(4))
 			}
 		}
 	}

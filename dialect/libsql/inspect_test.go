@@ -102,6 +102,11 @@ func TestAtlasInspectionQueries(t *testing.T) {
 		}
 		var unknown []string
 		for _, q := range rec.qs {
+			// InspectRealm also reads the tables of the package's other
+			// tests: the one request above says those were cached too.
+			if c.name == "InspectRealm" && !strings.Contains(q, prefix+"_") {
+				continue
+			}
 			if !known[q] && !strings.Contains(q, "sqlite_autoindex_") {
 				unknown = append(unknown, q)
 			}
