@@ -49,6 +49,19 @@ func TestUpToDateCreateRequests(t *testing.T) {
 				t.Errorf("%s, %d tables: %d requests, want at most 3", c.name, n, got)
 			}
 			noPerTableQuery(t, p.Log())
+			// A change adds only the migration's own requests: foreign
+			// keys off on its stream, BEGIN IMMEDIATE with the check, the
+			// foreign keys read, the plan with COMMIT, the stream's close.
+			tables[n/2].Columns = append(tables[n/2].Columns, &entschema.Column{Name: "added", Type: field.TypeInt, Nullable: true})
+			p.Reset()
+			p.ResetLog()
+			if err := migratetest.Migrate(ctx, drv, tables, c.opts...); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%s, %d tables, adding a column: %d requests", c.name, n, p.Requests())
+			if got := p.Requests(); got > 3+5 {
+				t.Errorf("%s, %d tables, adding a column: %d requests, want at most 8", c.name, n, got)
+			}
 		}
 	}
 	t.Run("enttest.Open", func(t *testing.T) {

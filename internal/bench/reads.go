@@ -57,7 +57,8 @@ type readResult struct {
 	op          string
 	rows        int
 	time, sqld  [2]float64 // per operation, per subject
-	heap        [2]uint64
+	alloc       [2]float64 // bytes allocated per operation
+	heap        [2]uint64  // peak heap of one operation (0: too short to sample)
 	sqldMeasure bool
 }
 
@@ -79,6 +80,8 @@ func reads(ctx context.Context, e *env, subs []*subject, rounds int) ([]readResu
 			}
 			for r := 0; r < rounds; r++ {
 				for i, s := range subs {
+					var m0, m1 runtime.MemStats
+					runtime.ReadMemStats(&m0)
 					cpu0, _ := processCPU(pid)
 					start := time.Now()
 					for k := 0; k < reps; k++ {
@@ -92,7 +95,12 @@ func reads(ctx context.Context, e *env, subs []*subject, rounds int) ([]readResu
 					}
 					d := float64(time.Since(start)) / float64(reps)
 					cpu1, _ := processCPU(pid)
+					runtime.ReadMemStats(&m1)
 					c := float64(cpu1-cpu0) / float64(reps)
+					a := float64(m1.TotalAlloc-m0.TotalAlloc) / float64(reps)
+					if r == 0 || a < res.alloc[i] {
+						res.alloc[i] = a
+					}
 					if r == 0 || d < res.time[i] {
 						res.time[i] = d
 					}
@@ -101,23 +109,18 @@ func reads(ctx context.Context, e *env, subs []*subject, rounds int) ([]readResu
 					}
 				}
 			}
-			for i, s := range subs {
-				old := debug.SetGCPercent(heapGCPercent)
-				// Repeated, so that the sampler (every 2 ms) sees the
-				// peak of a read shorter than that.
-				h, err := peakHeap(func() error {
-					for k := 0; k < min(reps, 50); k++ {
-						if _, err := op.run(ctx, s.client, n); err != nil {
-							return err
-						}
+			if n >= 10_000 {
+				// A read long enough for the sampler (every 2 ms) to see
+				// its peak.
+				for i, s := range subs {
+					old := debug.SetGCPercent(heapGCPercent)
+					h, err := peakHeap(func() error { _, err := op.run(ctx, s.client, n); return err })
+					debug.SetGCPercent(old)
+					if err != nil {
+						return nil, err
 					}
-					return nil
-				})
-				debug.SetGCPercent(old)
-				if err != nil {
-					return nil, err
+					res.heap[i] = h
 				}
-				res.heap[i] = h
 			}
 			out = append(out, res)
 		}
@@ -126,17 +129,22 @@ func reads(ctx context.Context, e *env, subs []*subject, rounds int) ([]readResu
 }
 
 func printReads(rs []readResult, rounds int) {
-	fmt.Printf("\nReads through ent of n rows by an id range, per read (best of %d rounds; sqld CPU from /proc; peak heap at GOGC=%d over up to 50 reads in a row)\n\n", rounds, heapGCPercent)
-	fmt.Println("| read | rows | entlibsql | libsql-client-go | ratio | sqld CPU, entlibsql | sqld CPU, libsql-client-go | ratio | peak heap, entlibsql | peak heap, libsql-client-go | ratio |")
-	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Printf("\nReads through ent of n rows by an id range, per read, best of %d rounds: time; sqld's CPU time (from /proc); "+
+		"bytes allocated; peak heap at GOGC=%d (reads of 10,000 rows and more: shorter ones end between two samples)\n\n", rounds, heapGCPercent)
+	fmt.Println("| read | rows | entlibsql | libsql-client-go | ratio | sqld CPU, entlibsql | sqld CPU, libsql-client-go | ratio | allocated, entlibsql | allocated, libsql-client-go | ratio | peak heap, entlibsql | peak heap, libsql-client-go | ratio |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, r := range rs {
 		cpu := "— | — | —"
 		if r.sqldMeasure {
 			cpu = fmt.Sprintf("%s | %s | %s", formatDuration(r.sqld[0]), formatDuration(r.sqld[1]), ratio(r.sqld[0], r.sqld[1]))
 		}
-		fmt.Printf("| %s | %d | %s | %s | %s | %s | %s | %s | %s |\n", r.op, r.rows,
+		heap := "— | — | —"
+		if r.heap[0] > 0 {
+			heap = fmt.Sprintf("%s | %s | %s", kib(r.heap[0]), kib(r.heap[1]), ratio(float64(r.heap[0]), float64(r.heap[1])))
+		}
+		fmt.Printf("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.op, r.rows,
 			formatDuration(r.time[0]), formatDuration(r.time[1]), ratio(r.time[0], r.time[1]), cpu,
-			kib(r.heap[0]), kib(r.heap[1]), ratio(float64(r.heap[0]), float64(r.heap[1])))
+			kib(uint64(r.alloc[0])), kib(uint64(r.alloc[1])), ratio(r.alloc[0], r.alloc[1]), heap)
 	}
 }
 

@@ -62,6 +62,7 @@ type Cursor struct {
 	w         *watchdog
 	head      *cursorHead
 	ans       *answer // a streamed pipeline answer (answer.go), not /v3/cursor
+	pooled    bool    // r is from answerReaders, to go back on Close
 	stopAbort func() bool
 	abortMu   sync.Mutex
 	abortErr  error // the caller's context ended
@@ -419,6 +420,12 @@ func (c *Cursor) Close() error {
 	}
 	c.done = true
 	c.body.Close()
+	if c.pooled {
+		// Nothing reads r once done is set.
+		c.pooled = false
+		putAnswerReader(c.r)
+		c.r, c.ans.j.r = nil, nil
+	}
 	if c.stopAbort != nil {
 		c.stopAbort()
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"sync"
 	"time"
 )
 
@@ -90,11 +91,12 @@ func (c *Client) openAnswer(ctx context.Context, w *watchdog, baton, base string
 			resp.Body.Close()
 			return nil, c.statusError(resp, data)
 		}
-		cur := &Cursor{c: c, steps: 1, body: resp.Body, r: bufio.NewReaderSize(resp.Body, 32<<10), w: w}
+		cur := &Cursor{c: c, steps: 1, body: resp.Body, r: getAnswerReader(resp.Body), pooled: true, w: w}
 		cur.ans = newAnswer(c, cur.r)
 		head, err := cur.ans.readHead()
 		if err != nil {
 			resp.Body.Close()
+			putAnswerReader(cur.r)
 			var pe *ProtocolError
 			var tl *ResponseTooLargeError
 			if !errors.As(err, &pe) && !errors.As(err, &tl) {
@@ -106,6 +108,22 @@ func (c *Client) openAnswer(ctx context.Context, w *watchdog, baton, base string
 		w.pause() // from here the clock runs only while the caller waits on an entry
 		return cur, nil
 	}
+}
+
+// answerReaders holds the buffers pipeline answers are read through: a
+// read of a few rows would otherwise allocate more for its 32 KiB buffer
+// than for everything else it does.
+var answerReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 32<<10) }}
+
+func getAnswerReader(body io.Reader) *bufio.Reader {
+	r := answerReaders.Get().(*bufio.Reader)
+	r.Reset(body)
+	return r
+}
+
+func putAnswerReader(r *bufio.Reader) {
+	r.Reset(nil)
+	answerReaders.Put(r)
 }
 
 // wsQuery is Query over WebSocket: the batch's answer as one message,
