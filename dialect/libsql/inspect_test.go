@@ -124,7 +124,13 @@ func TestAtlasInspectionQueries(t *testing.T) {
 // holds with what the server answers to the same query, on tables with
 // every kind of column, index and key Atlas reads.
 func TestInspectionAnswersAreTheServers(t *testing.T) {
-	drv, prefix := openInspected(t, sqldtest.URL(), 3)
+	for _, url := range []string{sqldtest.URL(), strings.Replace(sqldtest.URL(), "http", "ws", 1)} {
+		t.Run(url[:strings.Index(url, ":")], func(t *testing.T) { inspectionAnswersAreTheServers(t, url) })
+	}
+}
+
+func inspectionAnswersAreTheServers(t *testing.T, url string) {
+	drv, prefix := openInspected(t, url, 3)
 	ctx := context.Background()
 	db := drv.DB()
 	q := func(s string) string { return strings.ReplaceAll(s, "{p}", prefix) }
@@ -199,7 +205,13 @@ func colNames(r *hrana.StmtResult) []string {
 // cache is the one it reads query by query (inside a transaction, where
 // the cache is never used).
 func TestInspectionIsTheSchemaWithout(t *testing.T) {
-	drv, prefix := openInspected(t, sqldtest.URL(), 5)
+	for _, url := range []string{sqldtest.URL(), strings.Replace(sqldtest.URL(), "http", "ws", 1)} {
+		t.Run(url[:strings.Index(url, ":")], func(t *testing.T) { inspectionIsTheSchemaWithout(t, url) })
+	}
+}
+
+func inspectionIsTheSchemaWithout(t *testing.T, url string) {
+	drv, prefix := openInspected(t, url, 5)
 	ctx := context.Background()
 	var names []string
 	for i := 0; i < 5; i++ {
