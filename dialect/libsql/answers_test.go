@@ -3,6 +3,7 @@ package libsql_test
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -20,16 +21,20 @@ import (
 // errors that say so, never a panic; COMMIT is acknowledged only by its
 // own result; errors have one prefix and tell their cause.
 
+// cursorRead is a query that streams through a cursor (a WITH query
+// may write, so it is never sent twice); reads go as pipelines.
+const cursorRead = "WITH q AS (SELECT 1) SELECT * FROM t"
+
 // queryOutcome runs a streamed query, outside and inside a transaction,
 // reading every row, and returns the errors.
-func queryOutcome(t *testing.T, db *sql.DB) []error {
+func queryOutcome(t *testing.T, db *sql.DB, query string) []error {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	read := func(q interface {
 		QueryContext(context.Context, string, ...any) (*sql.Rows, error)
 	}) error {
-		rows, err := q.QueryContext(ctx, "SELECT * FROM t")
+		rows, err := q.QueryContext(ctx, query)
 		if err != nil {
 			return err
 		}
@@ -74,9 +79,70 @@ func TestCursorEntriesWithoutTheirError(t *testing.T) {
 			t.Run(transport+" "+strings.Join(entries, " "), func(t *testing.T) {
 				drv := fakeDriver(t, cursorFakeURL(t, transport, entries))
 				within(t, time.Minute, "the query", func() {
-					for i, err := range queryOutcome(t, drv.DB()) {
+					for i, err := range queryOutcome(t, drv.DB(), cursorRead) {
 						if err == nil || !strings.Contains(err.Error(), "without its error") {
 							t.Errorf("query %d: want a protocol error, got %v", i, err)
+						} else {
+							oneErrorPrefix(t, err)
+						}
+					}
+				})
+			})
+		}
+	}
+}
+
+// A read's pipeline answered without its step's result or error, or with
+// a request error lacking the error, over HTTP and WebSocket, in and out
+// of transactions: a protocol error.
+func TestPipelineAnswersMissingParts(t *testing.T) {
+	for name, c := range map[string]struct {
+		answer func(steps int) string
+		want   string
+	}{
+		"no step result": {func(steps int) string {
+			return batchAnswer("["+strings.Repeat(emptyResult+",", steps-1)+"null]", "["+strings.Repeat("null,", steps-1)+"null]")
+		}, "ended before the statement started"},
+		"no steps":                   {func(int) string { return batchAnswer("[]", "[]") }, "ended before the statement started"},
+		"an error without its error": {func(int) string { return `{"type":"error"}` }, "has no error"},
+		"another kind of answer":     {func(int) string { return `{"type":"ok","response":{"type":"execute","result":` + emptyResult + `}}` }, `does not answer a "batch" request`},
+	} {
+		read := func(req wireRequest) string {
+			if req.Type == "batch" && strings.HasPrefix(req.Batch.sqls()[len(req.Batch.Steps)-1], "SELECT") {
+				return c.answer(len(req.Batch.Steps))
+			}
+			return ""
+		}
+		for _, transport := range []string{"http", "ws"} {
+			t.Run(transport+" "+name, func(t *testing.T) {
+				var url string
+				if transport == "http" {
+					url = fake(t, &hranaHTTP{result: read}).URL()
+				} else {
+					url = wsOf(wsFake(t, hranaWS(func(r sqldtest.WSRequest) ([][]byte, bool) {
+						var req wireRequest
+						json.Unmarshal(r.Request, &req)
+						req.Type = r.Type
+						if res := read(req); res != "" {
+							var w struct {
+								Type     string          `json:"type"`
+								Response json.RawMessage `json:"response"`
+								Error    json.RawMessage `json:"error"`
+							}
+							json.Unmarshal([]byte(res), &w)
+							if w.Type == "error" {
+								return [][]byte{[]byte(fmt.Sprintf(`{"type":"response_error","request_id":%d}`, r.ID))}, true
+							}
+							return [][]byte{wsOK(r.ID, string(w.Response))}, true
+						}
+						return nil, false
+					})))
+				}
+				drv := fakeDriver(t, url)
+				within(t, time.Minute, "the query", func() {
+					for i, err := range queryOutcome(t, drv.DB(), "SELECT * FROM t") {
+						if err == nil || (transport == "http" || c.want != "has no error") && !strings.Contains(err.Error(), c.want) {
+							t.Errorf("query %d: want an error saying %q, got %v", i, c.want, err)
 						} else {
 							oneErrorPrefix(t, err)
 						}
@@ -171,7 +237,7 @@ func TestCommitNeedsItsOwnResult(t *testing.T) {
 // so, not "EOF".
 func TestCursorThatNeverStarted(t *testing.T) {
 	drv := fakeDriver(t, fake(t, &hranaHTTP{cursor: func(http.ResponseWriter, func(), []string) {}}).URL())
-	_, err := drv.DB().QueryContext(context.Background(), "SELECT * FROM t")
+	_, err := drv.DB().QueryContext(context.Background(), cursorRead)
 	if err == nil || !strings.Contains(err.Error(), "ended before the statement started") || strings.Contains(err.Error(), "EOF") {
 		t.Fatalf("want a cursor that never started, got %v", err)
 	}

@@ -43,12 +43,14 @@ type conn struct {
 	// immediateNext makes the next one BEGIN IMMEDIATE (see beginMigration).
 	begin         string
 	immediateNext bool
+	inspection    *inspection // Atlas's next answers (inspect.go)
 }
 
 type connOptions struct {
 	beginSQL       string
 	stickyIdle     time.Duration // how long an idle sticky stream is trusted to live
 	requestTimeout time.Duration // Config.RequestTimeout, for the backoff of retry.go's rule 3
+	shared         *connShared   // what the connector's conns share
 }
 
 type txState uint8
@@ -75,6 +77,7 @@ var (
 
 func (c *conn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	c.warm.unpark(c)
+	c.dropInspection()
 	pos, named := wireArgs(args)
 	res, err := c.run(ctx, hrana.Stmt{SQL: ddl.RewriteSequence(query), Args: pos, NamedArgs: named, SkipRows: true})
 	if err != nil {
@@ -85,8 +88,18 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 
 func (c *conn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	c.warm.unpark(c)
+	if rows, ok := c.fromInspection(query, args); ok {
+		return rows, nil
+	}
 	pos, named := wireArgs(args)
-	return c.query(ctx, hrana.Stmt{SQL: ddl.RewriteSequence(query), Args: pos, NamedArgs: named})
+	st := hrana.Stmt{SQL: ddl.RewriteSequence(query), Args: pos, NamedArgs: named}
+	switch {
+	case c.tx == txNone && !c.bad && !c.opts.shared.epoch.tooLarge.Load() && isInspectionStart(query, args):
+		return c.inspect(ctx, st)
+	case !isRead(query):
+		c.dropInspection()
+	}
+	return c.query(ctx, st)
 }
 
 // run executes one statement with whatever must travel with it.
@@ -212,6 +225,7 @@ func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, e
 	if c.tx != txNone {
 		return nil, errors.New("libsql: a transaction is already open on this connection")
 	}
+	c.dropInspection()
 	switch opts.Isolation {
 	case driver.IsolationLevel(0), driver.IsolationLevel(8): // default, serializable
 	default:
@@ -324,6 +338,7 @@ func (c *conn) CheckNamedValue(nv *driver.NamedValue) error { return checkNamedV
 // Ping makes one request to the server.
 func (c *conn) Ping(ctx context.Context) error {
 	c.warm.unpark(c)
+	c.inspection = nil
 	_, err := c.run(ctx, hrana.Stmt{SQL: "SELECT 1", SkipRows: true})
 	return err
 }

@@ -62,6 +62,7 @@ func NewConnector(dsn string, opts ...Option) (*Connector, error) {
 			// sqld expires idle HTTP streams; stay well inside its limit.
 			stickyIdle:     5 * time.Second,
 			requestTimeout: cfg.RequestTimeout,
+			shared:         &connShared{},
 		},
 	}, nil
 }

@@ -15,10 +15,19 @@ import (
 	"github.com/entlibsql/entlibsql/internal/hrana"
 )
 
-// query runs a statement whose rows the caller reads, on a cursor where
-// the server has them: the rows then stream in as the caller reads, rather
-// than arriving in one body decoded whole. Where there are no cursors
-// (Hrana 2 servers, WebSocket) it is run as any statement.
+// query runs a statement whose rows the caller reads, streamed: its rows
+// are decoded as they arrive, rather than in one body decoded whole, so
+// memory holds one row at a time.
+//
+// A read goes as a pipeline (Stream.Query), which costs sqld about a
+// seventh of what a cursor costs per row. sqld refuses to build an
+// answer over its --max-response-size (10 MB by default), after running
+// the statement: a read can run again, so it then goes through a cursor,
+// which has no such bound, and the driver remembers the statement as one
+// with a large answer (see largeAnswers). Any other statement that
+// returns rows (WITH, a write's RETURNING) streams through a cursor, since
+// running it twice could write twice. Where there are no cursors (Hrana
+// 2 servers) it is run as any statement.
 func (c *conn) query(ctx context.Context, st hrana.Stmt) (driver.Rows, error) {
 	if c.bad {
 		return nil, driver.ErrBadConn
@@ -27,32 +36,56 @@ func (c *conn) query(ctx context.Context, st hrana.Stmt) (driver.Rows, error) {
 		return nil, c.txErr
 	}
 	if !streams(st.SQL) {
-		// A cursor costs the server more per request than a pipeline; a
-		// handful of rows (a LIMIT, the RETURNING of a write) gains nothing
-		// from streaming.
+		// A handful of rows (a LIMIT, the RETURNING of a write) comes
+		// whole.
 		return c.queryWhole(ctx, st)
 	}
 	c.coolIfIdle()
-	first := c.tx == txPending
-	batch := hrana.Batch{Steps: []hrana.BatchStep{{Stmt: st}}}
-	if first {
-		batch.Steps = []hrana.BatchStep{
-			{Stmt: hrana.Stmt{SQL: c.begin, SkipRows: true}},
-			{Condition: hrana.OK(0), Stmt: st},
+	pipelined := isRead(st.SQL) && !c.opts.shared.large.has(st.SQL)
+	for {
+		first := c.tx == txPending
+		batch := hrana.Batch{Steps: []hrana.BatchStep{{Stmt: st}}}
+		if first {
+			batch.Steps = []hrana.BatchStep{
+				{Stmt: hrana.Stmt{SQL: c.begin, SkipRows: true}},
+				{Condition: hrana.OK(0), Stmt: st},
+			}
 		}
+		var cur *hrana.Cursor
+		var err error
+		if pipelined {
+			cur, err = c.openQuery(ctx, batch)
+		} else if cur, err = c.openCursor(ctx, batch); errors.Is(err, hrana.ErrNoCursor) {
+			return c.queryWhole(ctx, st)
+		}
+		if err != nil {
+			return nil, err
+		}
+		rows, err := c.startRows(ctx, cur, st, first, pipelined)
+		if errors.Is(err, errLargeAnswer) {
+			c.opts.shared.large.add(st.SQL)
+			pipelined = false
+			continue
+		}
+		return rows, err
 	}
-	cur, err := c.openCursor(ctx, batch)
-	if errors.Is(err, hrana.ErrNoCursor) {
-		return c.queryWhole(ctx, st)
+}
+
+// errLargeAnswer is sqld's refusal of a read's answer as too large.
+var errLargeAnswer = errors.New("the answer is over the server's size limit")
+
+// startRows reads cur up to the statement's first row. pipelined says
+// cur reads a pipeline's answer, where an error of the request as a
+// whole leaves the stream as it was.
+func (c *conn) startRows(ctx context.Context, cur *hrana.Cursor, st hrana.Stmt, first, pipelined bool) (driver.Rows, error) {
+	stmtStep := 0
+	if first {
+		stmtStep = 1
 	}
-	if err != nil {
-		return nil, err
-	}
-	stmtStep := len(batch.Steps) - 1
 	for {
 		e, err := cur.Next()
 		if err == io.EOF {
-			err = &hrana.ProtocolError{Msg: "the server's cursor ended before the statement started"}
+			err = &hrana.ProtocolError{Msg: "the server's answer ended before the statement started"}
 		}
 		if err != nil {
 			// No row has reached the caller: the policy of a failed
@@ -86,7 +119,20 @@ func (c *conn) query(ctx context.Context, st hrana.Stmt) (driver.Rows, error) {
 			cur.Close()
 			return nil, c.stmtFailed(e.Error)
 		case "error":
-			return nil, c.cursorFailed(cur, mapError(e.Error))
+			if !pipelined {
+				return nil, c.cursorFailed(cur, mapError(e.Error))
+			}
+			cur.Close()
+			if e.Error.Code == hrana.ResponseTooLargeCode {
+				if first {
+					c.tx = txActive // the statement ran, so BEGIN did
+				}
+				return nil, errLargeAnswer
+			}
+			// The request was refused whole (a statement sqld's parser
+			// rejects): nothing ran, and a transaction that was to
+			// begin with it has not.
+			return nil, c.stmtFailed(e.Error)
 		}
 	}
 }
@@ -173,6 +219,22 @@ func (c *conn) openCursor(ctx context.Context, b hrana.Batch) (*hrana.Cursor, er
 		return nil, err
 	}
 	return nil, c.failed(ctx, held, len(b.Steps) == 1 && isRead(b.Steps[0].Stmt.SQL), err)
+}
+
+// openQuery sends a read's pipeline with the error handling of pipeline.
+func (c *conn) openQuery(ctx context.Context, b hrana.Batch) (*hrana.Cursor, error) {
+	held := c.sticky || c.tx != txNone
+	c.stream.Holding = held
+	var cur *hrana.Cursor
+	err := c.attempt(ctx, held, func() (err error) {
+		cur, err = c.stream.Query(ctx, b)
+		return err
+	})
+	c.lastUsed = time.Now()
+	if err != nil {
+		return nil, c.failed(ctx, held, len(b.Steps) == 1 && isRead(b.Steps[0].Stmt.SQL), err)
+	}
+	return cur, nil
 }
 
 // cursorFailed ends a cursor that broke while being read: what the stream

@@ -87,19 +87,25 @@ func cursorErrors(t *testing.T, url string) {
 	if _, err := db.QueryContext(ctx, "SELECT * FROM no_such_table"); err == nil || !strings.Contains(err.Error(), "no such table") {
 		t.Fatalf("want no such table, got %v", err)
 	}
-	// A runtime error after some rows.
-	rows, err := db.QueryContext(ctx, "SELECT x, CASE WHEN x = 3 THEN abs(-9223372036854775807 - 1) ELSE x END FROM (SELECT 1 AS x UNION ALL SELECT 2 UNION ALL SELECT 3)")
-	if err != nil {
-		t.Fatal(err)
+	// A runtime error after some rows: a read's pipeline fails whole, a
+	// cursor (WITH) after the rows before it.
+	for _, q := range []string{
+		"SELECT x, CASE WHEN x = 3 THEN abs(-9223372036854775807 - 1) ELSE x END FROM (SELECT 1 AS x UNION ALL SELECT 2 UNION ALL SELECT 3)",
+		"WITH s AS (SELECT 1 AS x UNION ALL SELECT 2 UNION ALL SELECT 3) SELECT x, CASE WHEN x = 3 THEN abs(-9223372036854775807 - 1) ELSE x END FROM s",
+	} {
+		n := 0
+		rows, err := db.QueryContext(ctx, q)
+		if err == nil {
+			for rows.Next() {
+				n++
+			}
+			err = rows.Err()
+			rows.Close()
+		}
+		if err == nil || !strings.Contains(err.Error(), "integer overflow") {
+			t.Fatalf("after %d rows: want integer overflow, got %v", n, err)
+		}
 	}
-	n := 0
-	for rows.Next() {
-		n++
-	}
-	if err := rows.Err(); err == nil || !strings.Contains(err.Error(), "integer overflow") {
-		t.Fatalf("after %d rows: want integer overflow, got %v", n, err)
-	}
-	rows.Close()
 	var one int
 	if err := db.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
 		t.Fatal(err)
@@ -111,34 +117,34 @@ func TestCursorFirstInTransaction(t *testing.T) {
 	drv, proxy := proxied(t)
 	db, ctx := drv.DB(), context.Background()
 	table := scratchTable(t, db, "x INTEGER")
-	proxy.Reset()
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var n int
-	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM "+table).Scan(&n); err != nil || n != 0 {
-		t.Fatalf("first query: %d, %v", n, err)
-	}
-	if _, err := tx.ExecContext(ctx, "INSERT INTO "+table+" VALUES (1)"); err != nil {
-		t.Fatal(err)
-	}
-	if err := tx.Rollback(); err != nil {
-		t.Fatal(err)
-	}
-	if got := proxy.Requests(); got != 3 {
-		t.Fatalf("%d requests for a 2-statement transaction, want 3", got)
-	}
-	cursors := 0
-	for _, r := range proxy.Log() {
-		if strings.HasSuffix(r.Path, "/v3/cursor") {
-			cursors++
+	for q, path := range map[string]string{
+		"SELECT count(*) FROM " + table:                                       "/v3/pipeline",
+		"WITH c AS (SELECT count(*) AS n FROM " + table + ") SELECT n FROM c": "/v3/cursor",
+	} {
+		proxy.Reset()
+		proxy.ResetLog()
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	if cursors == 0 {
-		t.Fatal("the query did not go through /v3/cursor")
-	}
-	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM "+table).Scan(&n); err != nil || n != 0 {
-		t.Fatalf("after rollback: %d rows, %v", n, err)
+		var n int
+		if err := tx.QueryRowContext(ctx, q).Scan(&n); err != nil || n != 0 {
+			t.Fatalf("first query: %d, %v", n, err)
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO "+table+" VALUES (1)"); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Rollback(); err != nil {
+			t.Fatal(err)
+		}
+		if got := proxy.Requests(); got != 3 {
+			t.Fatalf("%s: %d requests for a 2-statement transaction, want 3", q, got)
+		}
+		if first := proxy.Log()[0]; !strings.HasSuffix(first.Path, path) || !strings.Contains(string(first.Body), `"BEGIN"`) {
+			t.Fatalf("%s: the first request went to %s (%s), want BEGIN with it to %s", q, first.Path, first.Body, path)
+		}
+		if err := db.QueryRowContext(ctx, "SELECT count(*) FROM "+table).Scan(&n); err != nil || n != 0 {
+			t.Fatalf("after rollback: %d rows, %v", n, err)
+		}
 	}
 }

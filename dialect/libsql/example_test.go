@@ -94,7 +94,7 @@ func ExampleWithMaxResponseSize() {
 	err = drv.DB().QueryRowContext(context.Background(), "SELECT hex(zeroblob(600000))").Scan(&s) // 1.2 MB of text
 	fmt.Println(err)
 	// Output:
-	// libsql: a cursor entry from the server is larger than the maximum response size of 1 MiB (counted after decompression); raise it with libsql.WithMaxResponseSize
+	// libsql: a row from the server is larger than the maximum response size of 1 MiB (counted after decompression); raise it with libsql.WithMaxResponseSize
 }
 
 func ExampleWithBaseURLHosts() {

@@ -134,6 +134,10 @@ type hranaHTTP struct {
 	result func(r wireRequest) string
 	// cursor writes the lines of a cursor's body after the first.
 	cursor func(w http.ResponseWriter, flush func(), steps []string)
+	// rows, when set, answers a read's pipeline (a batch ending in a
+	// SELECT) as a stream: the answer up to the last step's rows, then
+	// what rows writes, then the rest.
+	rows func(w http.ResponseWriter, flush func())
 }
 
 // wireRequest is one request of a pipeline, as far as the fakes read it.
@@ -182,6 +186,18 @@ func (h *hranaHTTP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.cursor(w, flush, body.Batch.sqls())
 		}
 		return
+	}
+	if h.rows != nil && len(body.Requests) == 1 && body.Requests[0].Type == "batch" {
+		if sqls := body.Requests[0].Batch.sqls(); strings.HasPrefix(sqls[len(sqls)-1], "SELECT") {
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprint(w, `{"baton":"b","base_url":null,"results":[{"type":"ok","response":{"type":"batch","result":{"step_results":[`)
+			fmt.Fprint(w, strings.Repeat(emptyResult+",", len(sqls)-1)+`{"cols":[{"name":"x","decltype":null}],"rows":[`)
+			flush := func() { http.NewResponseController(w).Flush() }
+			flush()
+			h.rows(w, flush)
+			fmt.Fprint(w, `],"affected_row_count":0,"last_insert_rowid":null}],"step_errors":[`+strings.TrimSuffix(strings.Repeat("null,", len(sqls)), ",")+`]}}}]}`)
+			return
+		}
 	}
 	baton := `"b"`
 	var results []string

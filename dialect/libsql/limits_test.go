@@ -95,6 +95,8 @@ func cursorLine(size int) func(w http.ResponseWriter, flush func(), steps []stri
 	}
 }
 
+// A cursor entry of 64 MiB, read through the cursor (the path of
+// statements that may write, and of reads too large for a pipeline).
 func TestHugeCursorEntry(t *testing.T) {
 	drv := fakeDriver(t, fake(t, &hranaHTTP{cursor: cursorLine(64 << 20)}).URL(), libsql.WithMaxResponseSize(1<<20))
 	var err error
@@ -102,6 +104,57 @@ func TestHugeCursorEntry(t *testing.T) {
 	tooLarge(t, err, "1 MiB")
 	if heap > 32<<20 {
 		t.Fatalf("a 64 MiB line allocated %d MiB under a 1 MiB limit", heap>>20)
+	}
+}
+
+// A read's answer with a 64 MiB row: the size limit holds for each row,
+// and the row is never held whole.
+func TestHugeRowInAnAnswer(t *testing.T) {
+	drv := fakeDriver(t, fake(t, &hranaHTTP{rows: func(w http.ResponseWriter, flush func()) {
+		fmt.Fprint(w, `[{"type":"integer","value":"1"}],[{"type":"text","value":"`)
+		chunk := strings.Repeat("v", 64<<10)
+		for n := 0; n < 64<<20; n += len(chunk) {
+			if _, err := fmt.Fprint(w, chunk); err != nil {
+				return
+			}
+		}
+		fmt.Fprint(w, `"}]`)
+	}}).URL(), libsql.WithMaxResponseSize(1<<20))
+	var err error
+	heap := allocated(func() { err = readQuery(t, drv, "SELECT x FROM t") })
+	tooLarge(t, err, "1 MiB")
+	if heap > 32<<20 {
+		t.Fatalf("a 64 MiB row allocated %d MiB under a 1 MiB limit", heap>>20)
+	}
+}
+
+// A read's answer compressed although the driver asked for none (it
+// never does for pipelines): the bytes are not JSON, and nothing
+// inflates them.
+func TestGzipBombAnswer(t *testing.T) {
+	var bomb bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&bomb, gzip.BestCompression)
+	fmt.Fprint(zw, `{"baton":"b","base_url":null,"results":[{"type":"ok","response":{"type":"batch","result":{"step_results":[{"cols":[{"name":"x"}],"rows":[[{"type":"text","value":"`)
+	zeros := bytes.Repeat([]byte("0"), 1<<20)
+	for i := 0; i < 64; i++ {
+		zw.Write(zeros)
+	}
+	fmt.Fprint(zw, `"}]]}],"step_errors":[null]}}}]}`)
+	zw.Close()
+	srv := fake(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Encoding", "gzip")
+		w.WriteHeader(200)
+		w.Write(bomb.Bytes())
+	}))
+	drv := fakeDriver(t, srv.URL(), libsql.WithMaxResponseSize(4<<20))
+	var err error
+	heap := allocated(func() { err = readQuery(t, drv, "SELECT x FROM t") })
+	if err == nil || !strings.Contains(err.Error(), "malformed") {
+		t.Fatalf("want a malformed answer, got %v", err)
+	}
+	oneErrorPrefix(t, err)
+	if heap > 16<<20 {
+		t.Fatalf("the bomb allocated %d MiB", heap>>20)
 	}
 }
 

@@ -50,8 +50,15 @@ func trickle(w http.ResponseWriter, flush func(), steps []string) {
 	}
 }
 
-// readRows reads a query's rows to the end and returns its error.
+// readRows reads the rows of a query streamed through a cursor to the
+// end and returns its error.
 func readRows(t *testing.T, drv *libsql.Driver) error {
+	t.Helper()
+	return readQuery(t, drv, "WITH q AS (SELECT 1) SELECT x FROM t")
+}
+
+// readQuery reads query's rows to the end and returns its error.
+func readQuery(t *testing.T, drv *libsql.Driver, query string) error {
 	t.Helper()
 	var err error
 	within(t, 30*time.Second, "the query", func() {
@@ -60,7 +67,7 @@ func readRows(t *testing.T, drv *libsql.Driver) error {
 			Err() error
 			Close() error
 		}
-		rows, err = drv.DB().QueryContext(context.Background(), "SELECT x FROM t")
+		rows, err = drv.DB().QueryContext(context.Background(), query)
 		if err != nil {
 			return
 		}
@@ -113,6 +120,22 @@ func TestNoProgressIsATimeout(t *testing.T) {
 			t.Fatalf("want a timeout, got %v", err)
 		}
 	})
+	t.Run("http a read's answer trickling", func(t *testing.T) {
+		drv := fakeDriver(t, fake(t, &hranaHTTP{rows: func(w http.ResponseWriter, flush func()) {
+			fmt.Fprint(w, `[{"type":"integer","value":"1"}],[{"type":"text","value":"`)
+			flush()
+			for {
+				if _, err := fmt.Fprint(w, "x"); err != nil {
+					return
+				}
+				flush()
+				time.Sleep(20 * time.Millisecond)
+			}
+		}}).URL(), libsql.WithRequestTimeout(shortTimeout))
+		if err := readQuery(t, drv, "SELECT x FROM t"); !isDeadline(err) {
+			t.Fatalf("want a timeout, got %v", err)
+		}
+	})
 	t.Run("http pipeline trickling", func(t *testing.T) {
 		drv := fakeDriver(t, fake(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(200)
@@ -156,9 +179,31 @@ func TestCloseOfAnEndlessCursor(t *testing.T) {
 	})
 }
 
+// Closing the rows of a read whose answer never ends returns at once.
+func TestCloseOfAnEndlessAnswer(t *testing.T) {
+	drv := fakeDriver(t, fake(t, &hranaHTTP{rows: func(w http.ResponseWriter, flush func()) {
+		for i := 0; ; i++ {
+			if i > 0 {
+				fmt.Fprint(w, ",")
+			}
+			if _, err := fmt.Fprint(w, `[{"type":"integer","value":"2"}]`); err != nil {
+				return
+			}
+			flush()
+			time.Sleep(time.Millisecond)
+		}
+	}}).URL(), libsql.WithRequestTimeout(time.Hour))
+	closeEndlessQuery(t, drv, "SELECT x FROM t")
+}
+
 func closeEndless(t *testing.T, drv *libsql.Driver) {
 	t.Helper()
-	rows, err := drv.DB().QueryContext(context.Background(), "SELECT x FROM t")
+	closeEndlessQuery(t, drv, "WITH q AS (SELECT 1) SELECT x FROM t")
+}
+
+func closeEndlessQuery(t *testing.T, drv *libsql.Driver, query string) {
+	t.Helper()
+	rows, err := drv.DB().QueryContext(context.Background(), query)
 	if err != nil {
 		t.Fatal(err)
 	}

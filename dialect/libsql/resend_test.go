@@ -111,26 +111,48 @@ func TestWarmStreamResendNeedsProof(t *testing.T) {
 
 // Point 13: a statement sqld's parser rejects, streamed through
 // /v3/cursor, comes back as HTTP 500; it is a SQL error with its code,
-// sent once.
+// sent once. A read goes as a pipeline, where sqld refuses it with the
+// same code and keeps the stream.
 func TestCursorParseErrorIsASQLError(t *testing.T) {
 	drv, proxy := proxied(t)
 	db, ctx := drv.DB(), context.Background()
-	for _, q := range []string{"SELECT * FROM t WHERE", "WITH x AS (SELECT 1) SELEC * FROM x", "SELECT 1; SELECT 2", "VALUES (1,"} {
+	for q, path := range map[string]string{
+		"SELECT * FROM t WHERE":                   "/v3/pipeline",
+		"WITH x AS (SELECT 1) SELEC * FROM x":     "/v3/cursor",
+		"WITH x AS (SELECT 1) SELECT 1; SELECT 2": "/v3/cursor",
+		"SELECT 1; SELECT 2":                      "/v3/pipeline",
+		"VALUES (1,":                              "/v3/pipeline",
+	} {
 		proxy.ResetLog()
 		_, err := db.QueryContext(ctx, q)
 		var le *libsql.Error
 		if !errors.As(err, &le) || !strings.HasPrefix(le.Code, "SQL_") || le.HTTPStatus != 0 {
 			t.Fatalf("%s: want a SQL error with its code, got %v (%#v)", q, err, le)
 		}
-		if log := proxy.Log(); len(log) != 1 || !strings.HasSuffix(log[0].Path, "/v3/cursor") {
-			t.Fatalf("%s: sent %d times, want once to /v3/cursor", q, len(log))
+		if log := proxy.Log(); len(log) != 1 || !strings.HasSuffix(log[0].Path, path) {
+			t.Fatalf("%s: sent %d times, want once to %s", q, len(log), path)
 		}
 		oneErrorPrefix(t, err)
 		t.Logf("%s: %v", q, err)
 	}
-	// In a transaction: sqld drops the stream with the refused batch, so
-	// the transaction is over; it says so.
+	// In a transaction: sqld drops the stream with the refused cursor
+	// batch, so the transaction is over; it says so.
 	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.ExecContext(ctx, "SELECT 1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.QueryContext(ctx, "WITH x AS (SELECT 1) SELECT 1; SELECT 2"); err == nil || !strings.Contains(err.Error(), "SQL_MANY_STATEMENTS") {
+		t.Fatalf("in a transaction: %v", err)
+	}
+	if _, err := tx.ExecContext(ctx, "SELECT 1"); err == nil || !strings.Contains(err.Error(), "transaction aborted") {
+		t.Fatalf("the transaction went on after its stream was dropped: %v", err)
+	}
+	tx.Rollback()
+	// A refused read's pipeline keeps the stream: the transaction goes on.
+	tx, err = db.BeginTx(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,23 +162,27 @@ func TestCursorParseErrorIsASQLError(t *testing.T) {
 	if _, err := tx.QueryContext(ctx, "SELECT 1; SELECT 2"); err == nil || !strings.Contains(err.Error(), "SQL_MANY_STATEMENTS") {
 		t.Fatalf("in a transaction: %v", err)
 	}
-	if _, err := tx.ExecContext(ctx, "SELECT 1"); err == nil || !strings.Contains(err.Error(), "transaction aborted") {
-		t.Fatalf("the transaction went on after its stream was dropped: %v", err)
-	}
-	tx.Rollback()
-	// As a transaction's first statement nothing began: it goes on.
-	tx, err = db.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tx.QueryContext(ctx, "SELECT 1; SELECT 2"); err == nil {
-		t.Fatal("no error")
-	}
 	var one int
 	if err := tx.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
-		t.Fatalf("after a refused first statement: %v", err)
+		t.Fatalf("after a refused read: %v", err)
 	}
 	if err := tx.Commit(); err != nil {
 		t.Fatal(err)
+	}
+	// As a transaction's first statement nothing began: it goes on.
+	for _, q := range []string{"SELECT 1; SELECT 2", "WITH x AS (SELECT 1) SELECT 1; SELECT 2"} {
+		tx, err = db.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.QueryContext(ctx, q); err == nil {
+			t.Fatal("no error")
+		}
+		if err := tx.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+			t.Fatalf("after a refused first statement: %v", err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -118,14 +118,16 @@ func leakCheck(t *testing.T, drv *libsql.Driver, logged *syncBuffer) {
 	errs = append(errs, err)
 	var v any
 	errs = append(errs, db.QueryRowContext(ctx, "SELECT x FROM t LIMIT 1").Scan(&v))
-	rows, err := db.QueryContext(ctx, "SELECT x FROM t")
-	if err == nil {
-		for rows.Next() {
+	for _, q := range []string{"SELECT x FROM t", cursorRead} { // a pipeline, a cursor
+		rows, err := db.QueryContext(ctx, q)
+		if err == nil {
+			for rows.Next() {
+			}
+			err = rows.Err()
+			rows.Close()
 		}
-		err = rows.Err()
-		rows.Close()
+		errs = append(errs, err)
 	}
-	errs = append(errs, err)
 	_, err = db.ExecContext(ctx, "SELECT 2")
 	errs = append(errs, err)
 	some := false
@@ -388,7 +390,7 @@ func TestServerTextIsShortAndScrubbedWS(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		db := drv.DB()
 		_, err1 := db.ExecContext(ctx, "INSERT INTO t VALUES (1)")
-		rows, err2 := db.QueryContext(ctx, "SELECT * FROM t")
+		rows, err2 := db.QueryContext(ctx, cursorRead)
 		if err2 == nil {
 			for rows.Next() {
 			}

@@ -15,17 +15,19 @@ import (
 	"github.com/entlibsql/entlibsql/internal/sqldtest"
 	"github.com/entlibsql/entlibsql/internal/testent/ent"
 	"github.com/entlibsql/entlibsql/internal/testent/ent/post"
+	"github.com/entlibsql/entlibsql/internal/testent/ent/user"
 )
 
 // env is what the measurements share: the server, a user to read, the
 // author of the bulk rows, and a proxy that delays every request.
 type env struct {
-	srv      *sqldtest.Server
-	userID   int
-	authorID int
-	rows     int
-	proxy    *sqldtest.Proxy
-	proxied  map[string]*ent.Client // per subject, through the proxy
+	srv       *sqldtest.Server
+	userID    int
+	authorID  int
+	firstPost int // the id of the first of the rows to read
+	rows      int
+	proxy     *sqldtest.Proxy
+	proxied   map[string]*ent.Client // per subject, through the proxy
 }
 
 func newEnv(ctx context.Context, srv *sqldtest.Server, c *ent.Client, rows int) (*env, error) {
@@ -40,12 +42,16 @@ func newEnv(ctx context.Context, srv *sqldtest.Server, c *ent.Client, rows int) 
 	if _, err := c.ExecContext(ctx, q, u.ID); err != nil {
 		return nil, err
 	}
+	first, err := c.Post.Query().Where(post.Title("post 1"), post.HasAuthorWith(user.ID(u.ID))).OnlyID(ctx)
+	if err != nil {
+		return nil, err
+	}
 	p, err := sqldtest.NewProxy(srv.URL())
 	if err != nil {
 		return nil, err
 	}
 	p.SetDelay(5 * time.Millisecond)
-	e := &env{srv: srv, userID: u.ID, authorID: u.ID, rows: rows, proxy: p, proxied: map[string]*ent.Client{}}
+	e := &env{srv: srv, userID: u.ID, authorID: u.ID, firstPost: first, rows: rows, proxy: p, proxied: map[string]*ent.Client{}}
 	for _, s := range subjects() {
 		drv, err := s.open(p.URL())
 		if err != nil {

@@ -68,6 +68,8 @@ type Cursor struct {
 	long      []byte // a line longer than r's buffer
 	w         *watchdog
 	head      *cursorHead
+	ans       *answer // a streamed pipeline answer (answer.go), not /v3/cursor
+	pooled    bool    // r is from answerReaders, to go back on Close
 	stopAbort func() bool
 	abortMu   sync.Mutex
 	abortErr  error // the caller's context ended
@@ -81,6 +83,9 @@ type Cursor struct {
 	wsDone   bool
 	wsClosed bool
 }
+
+// maxDrain is how many entries Close reads after the last step ended.
+const maxDrain = 16
 
 // Cursor runs b on the stream and returns its entries as they come. Like
 // Pipeline, an exchange error resets the stream; a statement's error is an
@@ -268,15 +273,21 @@ func (c *Cursor) line() ([]byte, error) {
 	if err == io.EOF {
 		return nil, io.EOF
 	}
+	return nil, c.readFailed(err)
+}
+
+// readFailed explains why reading the body failed: the caller's context
+// ended, the request timeout passed, or the transport broke.
+func (c *Cursor) readFailed(err error) error {
 	if cause := c.aborted(); cause != nil {
-		return nil, &TransportError{Err: cause}
+		return &TransportError{Err: cause}
 	}
 	if c.w != nil {
 		if e := c.w.explain(err); e != err {
-			return nil, e
+			return e
 		}
 	}
-	return nil, &TransportError{Err: wrap("reading a cursor", c.c.scrubErr(err))}
+	return &TransportError{Err: wrap("reading a cursor", c.c.scrubErr(err))}
 }
 
 // abort ends the body because the caller's context ended.
@@ -338,6 +349,21 @@ func (c *Cursor) progress(e *CursorEntry) bool {
 func (c *Cursor) nextEntry() (*CursorEntry, error) {
 	if c.ws != nil {
 		return c.wsNext()
+	}
+	if c.ans != nil {
+		e, err := c.ans.next()
+		switch err.(type) {
+		case nil:
+		case *ProtocolError, *ResponseTooLargeError:
+		default:
+			if err != io.EOF {
+				err = c.readFailed(err)
+			}
+		}
+		if err == io.EOF {
+			c.done = true
+		}
+		return e, err
 	}
 	for {
 		line, err := c.line()
@@ -438,16 +464,26 @@ func (c *Cursor) Close() error {
 	if c.ws != nil {
 		return c.c.sanitize(c.wsClose())
 	}
-	if c.lastEnd && !c.done {
+	if (c.lastEnd || c.ans != nil && c.ans.over) && !c.done {
 		// What is left after the last step is its replication index:
 		// read to the end, so that the connection is kept, within one
 		// request timeout whatever the caller's context allows.
 		bound := time.AfterFunc(c.c.backgroundBound(), func() { c.abort(&TimeoutError{After: c.c.backgroundBound()}) })
-		_, _ = c.Next()
+		for i := 0; i < maxDrain && !c.done; i++ {
+			if _, err := c.Next(); err != nil {
+				break
+			}
+		}
 		bound.Stop()
 	}
 	c.done = true
 	c.body.Close()
+	if c.pooled {
+		// Nothing reads r once done is set.
+		c.pooled = false
+		putAnswerReader(c.r)
+		c.r, c.ans.j.r = nil, nil
+	}
 	if c.stopAbort != nil {
 		c.stopAbort()
 	}

@@ -117,6 +117,19 @@ func parseRow(line []byte) ([]Value, bool) {
 		return nil, false
 	}
 	rest := line[len(rowPrefix):]
+	row, n, ok := parseValues(rest)
+	if !ok || !bytes.HasPrefix(rest[n:], []byte("}")) {
+		return nil, false
+	}
+	rest = bytes.TrimRight(rest[n+1:], "\r\n")
+	return row, len(rest) == 0
+}
+
+// parseValues decodes the values of a row after its '[', each as
+// parseValue takes it, up to and including the ']', and returns them with
+// the number of bytes they took.
+func parseValues(data []byte) ([]Value, int, bool) {
+	rest := data
 	var row []Value
 	if len(rest) > 0 && rest[0] == ']' {
 		row = []Value{}
@@ -124,22 +137,21 @@ func parseRow(line []byte) ([]Value, bool) {
 	for len(rest) > 0 && rest[0] != ']' {
 		if len(row) > 0 {
 			if rest[0] != ',' {
-				return nil, false
+				return nil, 0, false
 			}
 			rest = rest[1:]
 		}
 		v, n, ok := parseValue(rest)
 		if !ok {
-			return nil, false
+			return nil, 0, false
 		}
 		row = append(row, Value{V: v})
 		rest = rest[n:]
 	}
-	if !bytes.HasPrefix(rest, []byte("]}")) {
-		return nil, false
+	if len(rest) == 0 {
+		return nil, 0, false
 	}
-	rest = bytes.TrimRight(rest[2:], "\r\n")
-	return row, len(rest) == 0
+	return row, len(data) - len(rest) + 1, true
 }
 
 // parseExecuteAnswer decodes the answer to a pipeline of one execute

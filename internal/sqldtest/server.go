@@ -116,6 +116,14 @@ func (s *Server) URL() string { return "http://" + s.addr }
 // Addr is the host:port sqld serves HTTP on.
 func (s *Server) Addr() string { return s.addr }
 
+// PID is the process id of the current sqld process, for measuring its
+// CPU time.
+func (s *Server) PID() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.proc.cmd.Process.Pid
+}
+
 // DataDir is the directory holding the database (in DataDir/data.sqld).
 func (s *Server) DataDir() string { return s.dataDir }
 
