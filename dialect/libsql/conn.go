@@ -91,6 +91,9 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 	if rows, ok := c.fromInspection(query, args); ok {
 		return rows, nil
 	}
+	if query == noViolationsQuery && len(args) == 0 && c.tx != txBroken {
+		return noViolationsRows(), nil
+	}
 	pos, named := wireArgs(args)
 	st := hrana.Stmt{SQL: ddl.RewriteSequence(query), Args: pos, NamedArgs: named}
 	switch {

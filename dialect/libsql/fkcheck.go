@@ -3,10 +3,13 @@ package libsql
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"strings"
 
 	entsql "entgo.io/ent/dialect/sql"
+
+	"github.com/entlibsql/entlibsql/internal/hrana"
 )
 
 // A migration runs with foreign keys off, so nothing stops it from
@@ -134,6 +137,19 @@ func minus(now, before []fkViolation) []fkViolation {
 	return fresh
 }
 
+// noViolationsQuery is violationsQuery's answer when there are none (the
+// common case: Atlas asks at the start and before COMMIT). A connection of
+// this driver answers it itself (noViolationsRows), without a request.
+const noViolationsQuery = `SELECT NULL AS "table", NULL AS rowid, NULL AS parent, NULL AS fkid WHERE 0`
+
+// noViolationsRows is noViolationsQuery's answer.
+func noViolationsRows() driver.Rows {
+	return newCachedRows(&hrana.StmtResult{
+		Cols: []hrana.Col{{Name: "table"}, {Name: "rowid"}, {Name: "parent"}, {Name: "fkid"}},
+		Rows: [][]hrana.Value{},
+	})
+}
+
 // violationsQuery is a query whose rows are vs, in the columns of PRAGMA
 // foreign_key_check.
 func violationsQuery(vs []fkViolation) (string, []any) {
@@ -141,7 +157,7 @@ func violationsQuery(vs []fkViolation) (string, []any) {
 		vs = vs[:maxReported]
 	}
 	if len(vs) == 0 {
-		return `SELECT NULL AS "table", NULL AS rowid, NULL AS parent, NULL AS fkid WHERE 0`, []any{}
+		return noViolationsQuery, []any{}
 	}
 	var b strings.Builder
 	args := make([]any, 0, 4*len(vs))
