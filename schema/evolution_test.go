@@ -65,8 +65,11 @@ func TestRandomEvolution(t *testing.T) {
 			t.Logf("%s: %d schema changes on %d tables: %d applied (%d with a rebuild, %d in place), %d refused as predicted, %d statements run, 0 violations",
 				e.name, steps, len(ev.tables), ev.applied, ev.rebuilds, ev.applied-ev.rebuilds, ev.refused, ev.stmts)
 			// Every fourth step adds or drops a CHECK (a rebuild); most of
-			// the others change tables in place.
-			if ev.rebuilds == 0 || steps >= 20 && (ev.applied < steps/2 || ev.applied == ev.rebuilds) {
+			// the others change tables in place. A seed may draw many
+			// changes that must be refused (9 of 25 applied, seen once), so
+			// the bound is loose: it catches a run that stopped changing
+			// anything, not an unlucky draw.
+			if ev.rebuilds == 0 || steps >= 20 && (ev.applied < steps/4 || ev.applied == ev.rebuilds) {
 				t.Fatalf("the run did not exercise enough: %d applied, %d rebuilds", ev.applied, ev.rebuilds)
 			}
 		})
