@@ -54,7 +54,14 @@ func (c *conn) query(ctx context.Context, st hrana.Stmt) (driver.Rows, error) {
 		var cur *hrana.Cursor
 		var err error
 		if pipelined {
-			cur, err = c.openQuery(ctx, batch)
+			if cur, err = c.openQuery(ctx, batch); errors.Is(err, errLargeAnswer) {
+				if first {
+					c.tx = txActive // the statement ran, so BEGIN did
+				}
+				c.opts.shared.large.add(st.SQL)
+				pipelined = false
+				continue
+			}
 		} else if cur, err = c.openCursor(ctx, batch); errors.Is(err, hrana.ErrNoCursor) {
 			return c.queryWhole(ctx, st)
 		}
@@ -231,6 +238,13 @@ func (c *conn) openQuery(ctx context.Context, b hrana.Batch) (*hrana.Cursor, err
 		return err
 	})
 	c.lastUsed = time.Now()
+	var tl *hrana.ResponseTooLargeError
+	if errors.As(err, &tl) && c.stream.Open() {
+		// Over WebSocket, an answer over the driver's own bound: the
+		// statement ran, its stream goes on (see hrana's wsSocket.refuse),
+		// and a cursor reads the rows one by one.
+		return nil, errLargeAnswer
+	}
 	if err != nil {
 		return nil, c.failed(ctx, held, len(b.Steps) == 1 && isRead(b.Steps[0].Stmt.SQL), err)
 	}

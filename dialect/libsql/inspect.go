@@ -217,12 +217,13 @@ func (c *conn) inspect(ctx context.Context, st hrana.Stmt) (driver.Rows, error) 
 	return newCachedRows(br.StepResults[0]), nil
 }
 
-// refusedAsTooLarge reports whether err is sqld's refusal of an answer as too
-// large.
+// refusedAsTooLarge reports whether err is the refusal of an answer as too
+// large, by sqld or by the driver's own bound (WithMaxResponseSize).
 func refusedAsTooLarge(err error) bool {
 	var he *hrana.Error
 	var hte *hrana.HTTPError
-	return errors.As(err, &he) && he.Code == hrana.ResponseTooLargeCode ||
+	var tl *hrana.ResponseTooLargeError
+	return errors.As(err, &tl) || errors.As(err, &he) && he.Code == hrana.ResponseTooLargeCode ||
 		errors.As(err, &hte) && hte.Code == hrana.ResponseTooLargeCode
 }
 

@@ -447,3 +447,37 @@ func TestInspectionTooLargeForOneAnswer(t *testing.T) {
 		}
 	}
 }
+
+// An inspection whose answer is over the driver's own WithMaxResponseSize
+// (sqld would send it): the migration works, query by query, over HTTP
+// and WebSocket (where the socket survives the refused answer), and the
+// driver stops trying to inspect in one answer.
+func TestInspectionOverTheDriversLimit(t *testing.T) {
+	for _, url := range []string{sqldtest.URL(), strings.Replace(sqldtest.URL(), "http", "ws", 1)} {
+		t.Run(url[:strings.Index(url, ":")], func(t *testing.T) {
+			ctx := context.Background()
+			_, prefix := openInspected(t, url, 40)
+			small, err := Open(url, WithAuthToken(sqldtest.AuthToken()), WithMaxResponseSize(24<<10))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer small.Close()
+			for i := 0; i < 2; i++ {
+				if err := migratetest.Migrate(ctx, small, inspecttest.Tables(prefix, 40)); err != nil {
+					t.Fatalf("Schema.Create %d: %v", i+1, err)
+				}
+				sc, err := small.DB().Conn(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				sc.Raw(func(dc any) error {
+					if !dc.(*conn).opts.shared.epoch.tooLarge.Load() {
+						t.Errorf("Schema.Create %d: the driver did not note the inspection as too large", i+1)
+					}
+					return nil
+				})
+				sc.Close()
+			}
+		})
+	}
+}

@@ -1,10 +1,12 @@
 package hrana
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -85,7 +87,7 @@ type wsSocket struct {
 // wsAnswer is the server's answer to one request.
 type wsAnswer struct {
 	response *wireResponse
-	err      *Error
+	err      error // the server's *Error, or a *ResponseTooLargeError
 }
 
 // wsDial is a dial in progress, shared by the callers waiting for it.
@@ -322,14 +324,19 @@ func (s *wsSocket) readLoop() {
 			s.fail(s.lostCause(err))
 			return
 		}
-		data, err := s.c.readLimited(r, "a WebSocket message")
+		head := &headRecorder{r: r}
+		data, err := s.c.readLimited(head, "a WebSocket message")
 		if err != nil {
 			var tl *ResponseTooLargeError
 			if !errors.As(err, &tl) {
-				err = s.lostCause(err)
+				s.fail(s.lostCause(err))
+				return
 			}
-			s.fail(err)
-			return
+			if !s.refuse(head, r, tl) {
+				s.fail(err)
+				return
+			}
+			continue
 		}
 		id, a, err := decodeWSMessage(data)
 		if err != nil {
@@ -348,6 +355,82 @@ func (s *wsSocket) readLoop() {
 			continue
 		}
 		ch <- *a
+	}
+}
+
+// refuse ends an answer over the size bound without ending the socket:
+// its request gets the error, the rest of the message is read and
+// thrown away (the ping loop bounds how long that may take), and the
+// socket goes on for the other streams. The server ran the request, and
+// its stream goes on, as after sqld's own RESPONSE_TOO_LARGE. It reports
+// false if the message does not say which request it answers before its
+// answer: then the socket cannot be trusted.
+func (s *wsSocket) refuse(head *headRecorder, rest io.Reader, tl *ResponseTooLargeError) bool {
+	id, ok := messageRequestID(head.buf)
+	if !ok {
+		return false
+	}
+	s.mu.Lock()
+	ch, ok := s.pending[id]
+	delete(s.pending, id)
+	s.mu.Unlock()
+	if ok {
+		ch <- wsAnswer{err: tl}
+	}
+	if _, err := io.Copy(io.Discard, rest); err != nil {
+		s.fail(s.lostCause(err))
+	}
+	return true
+}
+
+// headRecorder keeps the first bytes read through it: where a message
+// says which request it answers.
+type headRecorder struct {
+	r   io.Reader
+	buf []byte
+}
+
+const messageHeadSize = 512
+
+func (h *headRecorder) Read(p []byte) (int, error) {
+	n, err := h.r.Read(p)
+	if room := messageHeadSize - len(h.buf); room > 0 {
+		h.buf = append(h.buf, p[:min(n, room)]...)
+	}
+	return n, err
+}
+
+// messageRequestID reads the request_id of a server message from its
+// first bytes, if it comes before any object or array member (sqld
+// writes type, request_id, then the response).
+func messageRequestID(head []byte) (int32, bool) {
+	d := json.NewDecoder(bytes.NewReader(head))
+	d.UseNumber()
+	if t, err := d.Token(); err != nil || t != json.Delim('{') {
+		return 0, false
+	}
+	for {
+		k, err := d.Token()
+		key, ok := k.(string)
+		if err != nil || !ok {
+			return 0, false
+		}
+		v, err := d.Token()
+		if err != nil {
+			return 0, false
+		}
+		switch v := v.(type) {
+		case json.Delim:
+			return 0, false
+		case json.Number:
+			if key == "request_id" {
+				id, err := strconv.ParseInt(string(v), 10, 32)
+				if err != nil {
+					return 0, false
+				}
+				return int32(id), true
+			}
+		}
 	}
 }
 
