@@ -88,6 +88,11 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 
 func (c *conn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	c.warm.unpark(c)
+	if c.bad {
+		// Before any answer the connection gives itself: the state the
+		// caller relies on (PRAGMA foreign_keys = off, say) is gone.
+		return nil, driver.ErrBadConn
+	}
 	if rows, ok := c.fromInspection(query, args); ok {
 		return rows, nil
 	}

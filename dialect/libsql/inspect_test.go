@@ -481,3 +481,37 @@ func TestInspectionOverTheDriversLimit(t *testing.T) {
 		})
 	}
 }
+
+// A connection whose session state was lost answers nothing itself: not
+// Atlas's next query from the cache, not "no new foreign-key
+// violations".
+func TestLostSessionAnswersNothingItself(t *testing.T) {
+	drv, prefix := openInspected(t, sqldtest.URL(), 1)
+	ctx := context.Background()
+	sc, err := drv.DB().Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sc.Close()
+	sc.Raw(func(dc any) error {
+		c := dc.(*conn)
+		if _, err := c.ExecContext(ctx, "PRAGMA foreign_keys = off", nil); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := c.QueryContext(ctx, atlasDatabasesQuery, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows.Close()
+		if c.inspection == nil {
+			t.Fatal("no inspection cached")
+		}
+		c.lose(fmt.Errorf("the stream was lost"))
+		for _, q := range []string{fmt.Sprintf(atlasColumnsQuery, prefix+"_t0"), noViolationsQuery} {
+			if _, err := c.QueryContext(ctx, q, nil); err != driver.ErrBadConn {
+				t.Errorf("%.40s: %v, want driver.ErrBadConn", q, err)
+			}
+		}
+		return nil
+	})
+}
