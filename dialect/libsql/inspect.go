@@ -208,6 +208,11 @@ func (c *conn) inspect(ctx context.Context, st hrana.Stmt) (driver.Rows, error) 
 			}
 			return nil, err
 		}
+		if err != nil && c.bad {
+			// The exchange lost the session state: its error says so,
+			// where the query alone would only say "bad connection".
+			return nil, err
+		}
 		return c.query(ctx, st)
 	}
 	if e := br.StepErrors[0]; e != nil {

@@ -515,3 +515,34 @@ func TestLostSessionAnswersNothingItself(t *testing.T) {
 		return nil
 	})
 }
+
+// An inspection batch lost on a connection holding session state fails
+// with the error that says the state is gone, not a bare "bad
+// connection".
+func TestInspectionLostWithSessionState(t *testing.T) {
+	p, err := sqldtest.NewFaultProxy(sqldtest.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	drv, _ := openInspected(t, p.URL(), 1)
+	ctx := context.Background()
+	sc, err := drv.DB().Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sc.Close()
+	sc.Raw(func(dc any) error {
+		c := dc.(*conn)
+		if _, err := c.ExecContext(ctx, "PRAGMA foreign_keys = off", nil); err != nil {
+			t.Fatal(err)
+		}
+		p.Set(sqldtest.Answer502, 1)
+		_, err := c.QueryContext(ctx, atlasDatabasesQuery, nil)
+		p.Set(sqldtest.NoFault, 0)
+		if err == nil || err == driver.ErrBadConn || !c.bad {
+			t.Errorf("got %v (bad %v), want the lost stream's error", err, c.bad)
+		}
+		return nil
+	})
+}
