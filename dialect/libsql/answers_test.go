@@ -291,8 +291,8 @@ func TestLostWebSocketSaysWhy(t *testing.T) {
 		{"malformed", func(r sqldtest.WSRequest) ([][]byte, bool) {
 			return [][]byte{[]byte(`{"type":"response_ok","request_id":`)}, r.Type == "execute"
 		}, "malformed message from the server"},
-		{"too large", func(r sqldtest.WSRequest) ([][]byte, bool) {
-			return [][]byte{wsOK(r.ID, `{"type":"execute","result":{"cols":[],"rows":[[{"type":"text","value":"`+strings.Repeat("x", 200<<10)+`"}]],"affected_row_count":0}}`)}, r.Type == "execute"
+		{"too large, its request unnamed before its answer", func(r sqldtest.WSRequest) ([][]byte, bool) {
+			return [][]byte{[]byte(fmt.Sprintf(`{"type":"response_ok","response":{"type":"execute","result":{"cols":[],"rows":[[{"type":"text","value":"%s"}]],"affected_row_count":0}},"request_id":%d}`, strings.Repeat("x", 200<<10), r.ID))}, r.Type == "execute"
 		}, "larger than the maximum response size of 64 KiB"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -304,6 +304,29 @@ func TestLostWebSocketSaysWhy(t *testing.T) {
 			oneErrorPrefix(t, err)
 		})
 	}
+	// An answer over the size limit that names its request first (as
+	// sqld's do) fails that request only: the socket goes on.
+	t.Run("too large", func(t *testing.T) {
+		big := true
+		drv := fakeDriver(t, wsOf(wsFake(t, hranaWS(func(r sqldtest.WSRequest) ([][]byte, bool) {
+			if r.Type != "execute" {
+				return nil, false
+			}
+			v := "small"
+			if big {
+				v, big = strings.Repeat("x", 200<<10), false
+			}
+			return [][]byte{wsOK(r.ID, `{"type":"execute","result":{"cols":[],"rows":[[{"type":"text","value":"`+v+`"}]],"affected_row_count":0}}`)}, true
+		}))), libsql.WithMaxResponseSize(64<<10))
+		_, err := drv.DB().ExecContext(context.Background(), "INSERT INTO t VALUES (1)")
+		if err == nil || strings.Contains(err.Error(), "WebSocket connection to the server was lost") || !strings.Contains(err.Error(), "larger than the maximum response size of 64 KiB") {
+			t.Fatalf("want the size limit, the socket kept, got %v", err)
+		}
+		oneErrorPrefix(t, err)
+		if _, err := drv.DB().ExecContext(context.Background(), "INSERT INTO t VALUES (2)"); err != nil {
+			t.Fatalf("after the refused answer: %v", err)
+		}
+	})
 	t.Run("server close", func(t *testing.T) {
 		f := sqldtest.NewFake(nil)
 		t.Cleanup(f.Close)
