@@ -333,7 +333,6 @@ func (s *wsSocket) readLoop() {
 				return
 			}
 			if !s.refuse(head, r, tl) {
-				s.fail(err)
 				return
 			}
 			continue
@@ -363,11 +362,13 @@ func (s *wsSocket) readLoop() {
 // thrown away (the ping loop bounds how long that may take), and the
 // socket goes on for the other streams. The server ran the request, and
 // its stream goes on, as after sqld's own RESPONSE_TOO_LARGE. It reports
-// false if the message does not say which request it answers before its
-// answer: then the socket cannot be trusted.
+// false, having ended the socket, if the message does not say which
+// request it answers before its answer (the socket cannot be trusted
+// then) or the socket broke.
 func (s *wsSocket) refuse(head *headRecorder, rest io.Reader, tl *ResponseTooLargeError) bool {
 	id, ok := messageRequestID(head.buf)
 	if !ok {
+		s.fail(tl)
 		return false
 	}
 	s.mu.Lock()
@@ -379,6 +380,7 @@ func (s *wsSocket) refuse(head *headRecorder, rest io.Reader, tl *ResponseTooLar
 	}
 	if _, err := io.Copy(io.Discard, rest); err != nil {
 		s.fail(s.lostCause(err))
+		return false
 	}
 	return true
 }
