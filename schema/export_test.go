@@ -1,0 +1,5 @@
+package schema
+
+// InOneTransaction turns Diff's one-transaction path on and off, to
+// compare it with the replay statement by statement.
+var InOneTransaction = &inOneTransaction
