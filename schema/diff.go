@@ -47,13 +47,19 @@ func Diff(ctx context.Context, dev dialect.Driver, dir migrate.Dir, name string,
 		if !again {
 			return file, err
 		}
+		fellBack(err)
 	}
 	return diffReplaying(ctx, dev, dir, before, name, tables, opts)
 }
 
 // inOneTransaction lets Diff run in one transaction (devtx.go); tests
-// turn it off to compare with the replay statement by statement.
-var inOneTransaction = true
+// turn it off to compare with the replay statement by statement, and
+// see through fellBack when it gave up (err is nil for a directory that
+// controls transactions).
+var (
+	inOneTransaction = true
+	fellBack         = func(err error) {}
+)
 
 // diffInTransaction is Diff in one transaction on dev (see devtx.go).
 // again reports a failure to retry statement by statement: anything but
