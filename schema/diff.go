@@ -18,9 +18,10 @@ import (
 // Diff writes the next migration file of dir, named name: the statements
 // that take the schema dir's files build to the schema of tables. It
 // replays dir on dev, a scratch libSQL database that must be empty (it is
-// emptied again afterwards: tables, views, triggers, indexes, virtual and
-// vector shadow tables, sqlite_sequence's rows), and never on the database
-// you migrate. The
+// left empty again: tables, views, triggers, indexes, virtual and vector
+// shadow tables, sqlite_sequence's rows), and never on the database you
+// migrate. On a *libsql.Driver it does so in one transaction, rolled
+// back at the end, in a few requests whatever the size of dir. The
 // file is written in Atlas's format with atlas.sum updated, so the Atlas
 // CLI accepts the directory. It returns the new file's name, or "" when
 // the directory already builds tables.
