@@ -143,4 +143,3 @@ func TestDiffInOneTransactionSameAsReplaying(t *testing.T) {
 		})
 	}
 }
-

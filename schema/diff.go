@@ -183,7 +183,7 @@ func (f *fileFormatter) Format(plan *migrate.Plan) ([]migrate.File, error) {
 	return migrate.DefaultFormatter.Format(out)
 }
 
-// replayedCatalog is the schema files build: replayed on dev (empty,
+// replayedCatalog is the schema the files build: replayed on dev (empty,
 // see checkEmptyDev) in a transaction that is rolled back, leaving dev
 // empty for ent's own replay.
 func replayedCatalog(ctx context.Context, dev dialect.Driver, files []migrate.File) (*rebuild.Catalog, error) {
