@@ -54,14 +54,19 @@ func checkEmptyDev(ctx context.Context, conn dialect.ExecQuerier) error {
 	if err != nil {
 		return err
 	}
-	if len(objs) > 0 {
-		kind := objs[0].typ
-		if kind == "virtual" {
-			kind = "virtual table"
-		}
-		return fmt.Errorf("the dev database must be empty (found %s %q, and %d objects in all): give a scratch database, never the one you migrate", kind, objs[0].name, len(objs))
+	return notEmpty(objs)
+}
+
+// notEmpty is the refusal of a dev database holding objs, nil if none.
+func notEmpty(objs []devObject) error {
+	if len(objs) == 0 {
+		return nil
 	}
-	return nil
+	kind := objs[0].typ
+	if kind == "virtual" {
+		kind = "virtual table"
+	}
+	return fmt.Errorf("the dev database must be empty (found %s %q, and %d objects in all): give a scratch database, never the one you migrate", kind, objs[0].name, len(objs))
 }
 
 // emptyDev drops every object, with foreign keys off, round after round

@@ -18,9 +18,10 @@ import (
 // Diff writes the next migration file of dir, named name: the statements
 // that take the schema dir's files build to the schema of tables. It
 // replays dir on dev, a scratch libSQL database that must be empty (it is
-// emptied again afterwards: tables, views, triggers, indexes, virtual and
-// vector shadow tables, sqlite_sequence's rows), and never on the database
-// you migrate. The
+// left empty again: tables, views, triggers, indexes, virtual and vector
+// shadow tables, sqlite_sequence's rows), and never on the database you
+// migrate. On a *libsql.Driver it does so in one transaction, rolled
+// back at the end, in a few requests whatever the size of dir. The
 // file is written in Atlas's format with atlas.sum updated, so the Atlas
 // CLI accepts the directory. It returns the new file's name, or "" when
 // the directory already builds tables.
@@ -34,7 +35,7 @@ import (
 // dev database replays it; and no row checks, which need the database.
 //
 // opts are ent's migrate options (WithDropColumn, WithDropIndex, ...).
-func Diff(ctx context.Context, dev dialect.Driver, dir migrate.Dir, name string, tables []*entschema.Table, opts ...entschema.MigrateOption) (_ string, err error) {
+func Diff(ctx context.Context, dev dialect.Driver, dir migrate.Dir, name string, tables []*entschema.Table, opts ...entschema.MigrateOption) (string, error) {
 	if err := checkSum(dir); err != nil {
 		return "", err
 	}
@@ -42,6 +43,67 @@ func Diff(ctx context.Context, dev dialect.Driver, dir migrate.Dir, name string,
 	if err != nil {
 		return "", err
 	}
+	if r, ok := dev.(replayer); ok && inOneTransaction {
+		file, err, again := diffInTransaction(ctx, r, dev, dir, before, name, tables, opts)
+		if !again {
+			return file, err
+		}
+		fellBack(err)
+	}
+	return diffReplaying(ctx, dev, dir, before, name, tables, opts)
+}
+
+// inOneTransaction lets Diff run in one transaction (devtx.go); tests
+// turn it off to compare with the replay statement by statement, and
+// see through fellBack when it gave up (err is nil for a directory that
+// controls transactions).
+var (
+	inOneTransaction = true
+	fellBack         = func(err error) {}
+)
+
+// diffInTransaction is Diff in one transaction on dev (see devtx.go).
+// again reports a failure to retry statement by statement: anything but
+// a dev database that is not empty, or a file written.
+func diffInTransaction(ctx context.Context, r replayer, dev dialect.Driver, dir migrate.Dir, before []migrate.File, name string, tables []*entschema.Table, opts []entschema.MigrateOption) (file string, err error, again bool) {
+	adrv, err := atlasDriver(dev)
+	if err != nil {
+		return "", err, false
+	}
+	stmts, err := dirStmts(adrv, before)
+	if err != nil || controlsTransactions(stmts) {
+		return "", nil, true // the statement-by-statement replay says which
+	}
+	m, err := r.BeginReplay(ctx)
+	if err != nil {
+		return "", err, false
+	}
+	tx := &devTx{m: m}
+	objs, err := devObjects(ctx, tx)
+	if err != nil || len(objs) > 0 {
+		_ = m.Rollback()
+		return "", notEmpty(objs), err != nil
+	}
+	file, err = namedDiff(ctx, tx, dir, before, name, tables, opts,
+		func(ctx context.Context) (*rebuild.Catalog, error) { return tx.catalog(ctx, stmts) })
+	if rerr := m.Rollback(); rerr != nil {
+		// The dev database may hold what was replayed: empty it as the
+		// statement-by-statement replay does.
+		if cerr := emptyPinned(ctx, dev); cerr != nil && err == nil {
+			err = cerr
+		}
+	}
+	if err == nil {
+		return file, nil, false
+	}
+	now, ferr := dir.Files()
+	return file, err, ferr == nil && newFile(before, now) == ""
+}
+
+// diffReplaying is Diff statement by statement: the files replayed on
+// dev in a transaction for the catalog, then by ent's migrate, and the
+// dev database emptied object by object.
+func diffReplaying(ctx context.Context, dev dialect.Driver, dir migrate.Dir, before []migrate.File, name string, tables []*entschema.Table, opts []entschema.MigrateOption) (_ string, err error) {
 	dev, release, err := pinned(ctx, dev)
 	if err != nil {
 		return "", err
@@ -55,11 +117,28 @@ func Diff(ctx context.Context, dev dialect.Driver, dir migrate.Dir, name string,
 			err = cerr
 		}
 	}()
-	cat, err := replayedCatalog(ctx, dev, dir)
+	cat, err := replayedCatalog(ctx, dev, before)
 	if err != nil {
 		return "", err
 	}
-	p := &planner{catalog: func(context.Context) (*rebuild.Catalog, error) { return cat, nil }}
+	return namedDiff(ctx, dev, dir, before, name, tables, opts,
+		func(context.Context) (*rebuild.Catalog, error) { return cat, nil })
+}
+
+// emptyPinned empties dev on a connection of its own.
+func emptyPinned(ctx context.Context, dev dialect.Driver) error {
+	dev, release, err := pinned(ctx, dev)
+	if err != nil {
+		return err
+	}
+	defer release()
+	return emptyDev(ctx, dev)
+}
+
+// namedDiff runs ent's diff in replay mode on dev, its rebuilds keeping
+// what catalog holds, and returns the file it wrote, if any.
+func namedDiff(ctx context.Context, dev dialect.Driver, dir migrate.Dir, before []migrate.File, name string, tables []*entschema.Table, opts []entschema.MigrateOption, catalog func(context.Context) (*rebuild.Catalog, error)) (string, error) {
+	p := &planner{catalog: catalog}
 	opts = append([]entschema.MigrateOption{
 		entschema.WithDir(dir),
 		entschema.WithMigrationMode(entschema.ModeReplay),
@@ -104,15 +183,11 @@ func (f *fileFormatter) Format(plan *migrate.Plan) ([]migrate.File, error) {
 	return migrate.DefaultFormatter.Format(out)
 }
 
-// replayedCatalog is the schema dir's files build: replayed on dev (empty,
+// replayedCatalog is the schema the files build: replayed on dev (empty,
 // see checkEmptyDev) in a transaction that is rolled back, leaving dev
 // empty for ent's own replay.
-func replayedCatalog(ctx context.Context, dev dialect.Driver, dir migrate.Dir) (*rebuild.Catalog, error) {
+func replayedCatalog(ctx context.Context, dev dialect.Driver, files []migrate.File) (*rebuild.Catalog, error) {
 	adrv, err := atlasDriver(dev)
-	if err != nil {
-		return nil, err
-	}
-	files, err := dir.Files()
 	if err != nil {
 		return nil, err
 	}
@@ -121,13 +196,13 @@ func replayedCatalog(ctx context.Context, dev dialect.Driver, dir migrate.Dir) (
 	}
 	defer func() { _ = dev.Exec(context.WithoutCancel(ctx), "ROLLBACK", []any{}, nil) }()
 	for _, f := range files {
-		decls, err := migrate.FileStmtDecls(adrv, f)
+		stmts, err := dirStmts(adrv, []migrate.File{f})
 		if err != nil {
-			return nil, &FileError{File: f.Name(), Err: fmt.Errorf("reading statements: %w", err)}
+			return nil, err
 		}
-		for i, d := range decls {
-			if err := dev.Exec(ctx, d.Text, []any{}, nil); err != nil {
-				return nil, &FileError{File: f.Name(), Stmt: d.Text, Index: i + 1, Err: fmt.Errorf("replaying the directory on the dev database (in a transaction, to read what its tables hold): %w", err)}
+		for _, s := range stmts {
+			if err := dev.Exec(ctx, s.text, []any{}, nil); err != nil {
+				return nil, &FileError{File: s.file, Stmt: s.text, Index: s.index, Err: fmt.Errorf("replaying the directory on the dev database (in a transaction, to read what its tables hold): %w", err)}
 			}
 		}
 	}

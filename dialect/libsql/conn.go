@@ -102,7 +102,7 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 	pos, named := wireArgs(args)
 	st := hrana.Stmt{SQL: ddl.RewriteSequence(query), Args: pos, NamedArgs: named}
 	switch {
-	case c.tx == txNone && !c.bad && !c.opts.shared.epoch.tooLarge.Load() && isInspectionStart(query, args):
+	case (c.tx == txNone || c.tx == txActive) && !c.bad && !c.opts.shared.epoch.tooLarge.Load() && isInspectionStart(query, args):
 		return c.inspect(ctx, st)
 	case !isRead(query):
 		c.dropInspection()
@@ -252,6 +252,7 @@ func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, e
 func (c *conn) endTx(commit bool) error {
 	ctx, state, txErr := c.txCtx, c.tx, c.txErr
 	c.tx, c.txCtx, c.txErr = txNone, nil, nil
+	c.inspection = nil
 	if ctx == nil || ctx.Err() != nil {
 		ctx = context.Background()
 	}

@@ -34,12 +34,14 @@ import (
 //
 // Never stale: the cache lives on one connection and only until Atlas is
 // done with it. Each answer is given once. The cache is dropped by any
-// other statement on the connection, any transaction on it, and once it
-// is older than inspectionTTL; and it is dead as soon as any connection
-// of the same driver writes, begins a transaction or starts another
-// inspection (inspectionEpoch). A migration's transaction (BEGIN
-// IMMEDIATE) always runs against the server: the cache only ever answers
-// reads made before it, as Atlas's own queries were.
+// other statement on the connection (a migration's held-back plan
+// included), the start or end of a transaction on it, and once it is
+// older than inspectionTTL; and it is dead as soon as any connection of
+// the same driver writes, begins a transaction or starts another
+// inspection (inspectionEpoch). An inspection inside a transaction (the
+// schema package's Diff inspects its dev database in one) is answered
+// only inside that transaction, which sees nothing another connection
+// commits meanwhile.
 
 // Atlas's inspection queries (ariga.io/atlas/sql/sqlite, inspect.go, the
 // constants at its end), byte for byte.
@@ -98,6 +100,7 @@ func (e *inspectionEpoch) bump() uint64 { return e.n.Add(1) }
 // will send, by their exact text.
 type inspection struct {
 	epoch   uint64
+	tx      txState // the connection's, when the inspection was read
 	expires time.Time
 	answers map[string]*hrana.StmtResult
 	tables  *hrana.StmtResult // the tables query unfiltered, for its filtered form
@@ -133,7 +136,7 @@ func (c *conn) fromInspection(query string, args []driver.NamedValue) (driver.Ro
 	if in == nil {
 		return nil, false
 	}
-	if in.epoch != c.opts.shared.epoch.n.Load() || time.Now().After(in.expires) || c.tx != txNone {
+	if in.epoch != c.opts.shared.epoch.n.Load() || time.Now().After(in.expires) || c.tx != in.tx {
 		c.inspection = nil
 		return nil, false
 	}
@@ -219,6 +222,7 @@ func (c *conn) inspect(ctx context.Context, st hrana.Stmt) (driver.Rows, error) 
 		return nil, c.stmtFailed(e)
 	}
 	c.inspection = cacheInspection(br, epoch)
+	c.inspection.tx = c.tx
 	return newCachedRows(br.StepResults[0]), nil
 }
 

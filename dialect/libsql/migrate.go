@@ -44,6 +44,7 @@ type Migration struct {
 	restore string       // another driver's connection: the foreign_keys value to put back on it
 	atlas   bool         // answer Atlas's PRAGMA foreign_key_check (see fkcheck.go)
 	guard   *rebuildGuard
+	fkOn    bool // BeginReplay: foreign keys stay on, the server checks them
 }
 
 // BeginMigration starts a migration transaction on a connection of its
@@ -66,23 +67,41 @@ func (d *Driver) BeginMigration(ctx context.Context) (*Migration, error) {
 	return beginMigration(ctx, d.DB(), nil)
 }
 
+// BeginReplay starts a transaction like BeginMigration's (its own
+// connection, BEGIN IMMEDIATE, statements held back and sent together)
+// that leaves foreign keys on: for statements meant to be rolled back,
+// as when the schema package's Diff replays a migration directory on a
+// dev database. The server checks foreign keys as each statement runs,
+// so Commit adds no check of its own.
+func (d *Driver) BeginReplay(ctx context.Context) (*Migration, error) {
+	return startMigration(ctx, d.DB(), nil, true)
+}
+
 func beginMigration(ctx context.Context, db *sql.DB, opts *sql.TxOptions) (*Migration, error) {
+	return startMigration(ctx, db, opts, false)
+}
+
+func startMigration(ctx context.Context, db *sql.DB, opts *sql.TxOptions, fkOn bool) (*Migration, error) {
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return nil, err
 	}
 	ours := conn.Raw(immediateNext) == nil
-	m := &Migration{ctx: ctx, conn: conn, batches: ours}
+	m := &Migration{ctx: ctx, conn: conn, batches: ours, fkOn: fkOn}
 	if !ours {
 		_ = conn.Raw(otherImmediateNext)
+	}
+	if !ours && !fkOn {
 		if m.restore, err = foreignKeysSetting(ctx, conn); err != nil {
 			discard(conn)
 			return nil, wrapError("migration: reading PRAGMA foreign_keys", err)
 		}
 	}
-	if _, err := conn.ExecContext(ctx, "PRAGMA foreign_keys = off"); err != nil {
-		m.end(nil)
-		return nil, wrapError("migration: turning foreign keys off", err)
+	if !fkOn {
+		if _, err := conn.ExecContext(ctx, "PRAGMA foreign_keys = off"); err != nil {
+			m.end(nil)
+			return nil, wrapError("migration: turning foreign keys off", err)
+		}
 	}
 	if m.tx, err = conn.BeginTx(ctx, opts); err != nil {
 		m.end(nil)
@@ -112,7 +131,7 @@ func (m *Migration) Exec(ctx context.Context, query string, args, v any) error {
 			return err
 		}
 	}
-	if m.fk.wantsStart(stmt) {
+	if !m.fkOn && m.fk.wantsStart(stmt) {
 		// The statements held back cannot change the violations (this is
 		// the first that can): read them without sending those first.
 		if err := m.fk.readStart(ctx, m.eq); err != nil {

@@ -70,6 +70,7 @@ func (c *conn) runPlan(ctx context.Context, stmts []hrana.Stmt, commit bool) err
 	if c.bad {
 		return driver.ErrBadConn
 	}
+	c.dropInspection()
 	switch c.tx {
 	case txBroken:
 		return c.txErr
