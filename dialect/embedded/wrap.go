@@ -10,8 +10,10 @@ import (
 )
 
 // The types here wrap go-libsql's connector, connections, statements,
-// rows and transactions only to pass every error through mapError. They
-// implement the interfaces go-libsql's do, and nothing more.
+// rows and transactions to pass every error through mapError, to give
+// each new connection its busy timeout, and to begin the libSQL driver's
+// migrations with BEGIN IMMEDIATE. They implement the interfaces
+// go-libsql's do, and nothing more.
 
 type connector struct {
 	inner       driver.Connector
@@ -213,7 +215,16 @@ func (t tx) Rollback() error { return mapError(t.inner.Rollback()) }
 // immediateTx is a transaction the connection began itself.
 type immediateTx struct{ c *conn }
 
-func (t immediateTx) Commit() error   { return t.end("COMMIT") }
+func (t immediateTx) Commit() error {
+	if err := t.end("COMMIT"); err != nil {
+		// A COMMIT that failed (SQLITE_BUSY, a deferred foreign key)
+		// leaves the transaction open on a connection the pool keeps.
+		_ = t.end("ROLLBACK")
+		return err
+	}
+	return nil
+}
+
 func (t immediateTx) Rollback() error { return t.end("ROLLBACK") }
 
 func (t immediateTx) end(stmt string) error {
