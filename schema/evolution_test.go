@@ -39,7 +39,7 @@ var (
 // value, a dropped column a trigger or view uses). Any difference is a
 // violation. Run the long form with
 //
-//	go test -run TestRandomEvolution -evolution.steps 250 -timeout 30m ./schema
+//	go test -run TestRandomEvolution -timeout 30m ./schema -args -evolution.steps=250
 func TestRandomEvolution(t *testing.T) {
 	steps := *evolutionSteps
 	switch {
@@ -55,7 +55,7 @@ func TestRandomEvolution(t *testing.T) {
 			if seed == 0 {
 				seed = time.Now().UnixNano()
 			}
-			t.Logf("seed %d (-evolution.seed %d reproduces this run)", seed, seed)
+			t.Logf("seed %d (-args -evolution.seed=%d reproduces this run)", seed, seed)
 			ev := &evolution{t: t, drv: e.open(t), r: rand.New(rand.NewSource(seed)), p: prefix(t) + "ev", stats: e.name == "embedded"}
 			ev.db = ev.drv.DB()
 			ev.setup()
