@@ -113,20 +113,9 @@ func (s *Stream) cursor(ctx context.Context, b Batch) (*Cursor, error) {
 		return nil, &EncodeError{Err: err}
 	}
 	body = append(body, '}')
-	baton, base, c := s.baton, s.baseURL, s.c
-	start := time.Now()
-	xctx, w := c.exchangeContext(ctx, s.Holding)
-	cur, err, orphaned := detach(c, ctx, w, s.Holding, true,
-		func() (*Cursor, error) { return c.openCursor(xctx, w, baton, base, body, len(b.Steps)) },
-		func(cur *Cursor, err error) {
-			if err != nil {
-				c.abandonBaton(baton, base, err)
-				return
-			}
-			cur.body.Close()
-			c.settleOrphan(xctx, baton, base, &pipelineResponse{Baton: cur.head.Baton, BaseURL: cur.head.BaseURL}, nil)
-		})
-	s.logRequest(ctx, []Request{ExecuteBatch(b)}, start, err)
+	cur, err, orphaned := s.streamed(ctx, []Request{ExecuteBatch(b)}, func(xctx context.Context, w *watchdog, baton, base string) (*Cursor, error) {
+		return s.c.openCursor(xctx, w, baton, base, body, len(b.Steps))
+	})
 	var se *Error
 	switch {
 	case orphaned:
@@ -141,9 +130,7 @@ func (s *Stream) cursor(ctx context.Context, b Batch) (*Cursor, error) {
 		s.abandon(err)
 		return nil, err
 	}
-	s.adopt(ctx, cur.head.Baton, cur.head.BaseURL)
-	cur.stopAbort = context.AfterFunc(ctx, func() { cur.abort(ctxErr(ctx)) })
-	return cur, nil
+	return s.adoptCursor(ctx, cur), nil
 }
 
 // openCursor posts a cursor request and reads the answer's first line.

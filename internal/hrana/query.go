@@ -44,20 +44,9 @@ func (s *Stream) query(ctx context.Context, b Batch) (*Cursor, error) {
 	if err != nil {
 		return nil, &EncodeError{Err: err}
 	}
-	baton, base, c := s.baton, s.baseURL, s.c
-	start := time.Now()
-	xctx, w := c.exchangeContext(ctx, s.Holding)
-	cur, err, orphaned := detach(c, ctx, w, s.Holding, true,
-		func() (*Cursor, error) { return c.openAnswer(xctx, w, baton, base, body) },
-		func(cur *Cursor, err error) {
-			if err != nil {
-				c.abandonBaton(baton, base, err)
-				return
-			}
-			cur.body.Close()
-			c.settleOrphan(xctx, baton, base, &pipelineResponse{Baton: cur.head.Baton, BaseURL: cur.head.BaseURL}, nil)
-		})
-	s.logRequest(ctx, reqs, start, err)
+	cur, err, orphaned := s.streamed(ctx, reqs, func(xctx context.Context, w *watchdog, baton, base string) (*Cursor, error) {
+		return s.c.openAnswer(xctx, w, baton, base, body)
+	})
 	switch {
 	case orphaned:
 		s.forget()
@@ -66,9 +55,37 @@ func (s *Stream) query(ctx context.Context, b Batch) (*Cursor, error) {
 		s.abandon(err)
 		return nil, err
 	}
+	return s.adoptCursor(ctx, cur), nil
+}
+
+// streamed runs open, an HTTP exchange whose answer streams into a
+// Cursor, as the stream's next request: a caller that gives up leaves it
+// to finish in the background (detach), where its baton is settled.
+// logged is what the debug log shows of it.
+func (s *Stream) streamed(ctx context.Context, logged []Request, open func(xctx context.Context, w *watchdog, baton, base string) (*Cursor, error)) (*Cursor, error, bool) {
+	baton, base, c := s.baton, s.baseURL, s.c
+	start := time.Now()
+	xctx, w := c.exchangeContext(ctx, s.Holding)
+	cur, err, orphaned := detach(c, ctx, w, s.Holding, true,
+		func() (*Cursor, error) { return open(xctx, w, baton, base) },
+		func(cur *Cursor, err error) {
+			if err != nil {
+				c.abandonBaton(baton, base, err)
+				return
+			}
+			cur.body.Close()
+			c.settleOrphan(xctx, baton, base, &pipelineResponse{Baton: cur.head.Baton, BaseURL: cur.head.BaseURL}, nil)
+		})
+	s.logRequest(ctx, logged, start, err)
+	return cur, err, orphaned
+}
+
+// adoptCursor takes the baton cur's answer began with, and ends cur when
+// the caller's ctx does.
+func (s *Stream) adoptCursor(ctx context.Context, cur *Cursor) *Cursor {
 	s.adopt(ctx, cur.head.Baton, cur.head.BaseURL)
 	cur.stopAbort = context.AfterFunc(ctx, func() { cur.abort(ctxErr(ctx)) })
-	return cur, nil
+	return cur
 }
 
 // openAnswer posts a pipeline and reads its answer up to the results. It
